@@ -1,0 +1,60 @@
+"""``python -m ipamsim``: serve the local IPAM endpoint over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from ipamsim.seed import seed_demo
+from ipamsim.server import IpamServer
+from ipamsim.simulator import Config, Simulator
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ipamsim", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4510)
+    parser.add_argument("--state", help="SQLite file that keeps the state across restarts")
+    parser.add_argument("--account-id", default=Config.account_id)
+    parser.add_argument(
+        "--region",
+        default=Config.default_region,
+        help="Region for requests that carry no SigV4 credential scope",
+    )
+    parser.add_argument("--seed", choices=["demo"], help="create demo data if the state is empty")
+    parser.add_argument(
+        "--create-delay",
+        type=float,
+        default=Config.create_delay,
+        help="seconds an object stays in its *-in-progress state",
+    )
+    parser.add_argument("--max-pools-per-scope", type=int, default=Config.max_pools_per_scope)
+    parser.add_argument("--max-cidrs-per-pool", type=int, default=Config.max_cidrs_per_pool)
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+
+    config = Config(
+        account_id=args.account_id,
+        default_region=args.region,
+        create_delay=args.create_delay,
+        max_pools_per_scope=args.max_pools_per_scope,
+        max_cidrs_per_pool=args.max_cidrs_per_pool,
+    )
+    simulator = Simulator(config, state_path=args.state)
+    if args.seed == "demo" and seed_demo(simulator):
+        print("ipamsim: created the demo IPAM", flush=True)
+    server = IpamServer(simulator, args.host, args.port, verbose=args.verbose)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"ipamsim: serving EC2 IPAM on {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        simulator.store.close()
+
+
+if __name__ == "__main__":
+    main()

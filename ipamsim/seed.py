@@ -1,0 +1,106 @@
+"""Demo data: an IPAM with a believable pool hierarchy, so a newcomer sees something real."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipamsim.simulator import Simulator
+
+HOME = "us-east-1"
+REGIONS = (
+    ("us-east-1", "10.0.0.0/12"),
+    ("us-west-2", "10.16.0.0/12"),
+    ("eu-west-1", "10.32.0.0/12"),
+)
+ENVIRONMENTS = ("prod", "dev")
+
+
+def _tags(resource_type: str, **tags: str) -> list[dict[str, Any]]:
+    return [
+        {"ResourceType": resource_type, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+    ]
+
+
+def seed_demo(sim: Simulator) -> bool:
+    """Create the demo IPAM unless the state already has an IPAM; True if it created it."""
+    if any(True for _ in sim.store.all("ipam")):
+        return False
+    delay, sim.config.create_delay = sim.config.create_delay, 0.0
+    try:
+        _build(sim)
+    finally:
+        sim.config.create_delay = delay
+    return True
+
+
+def _pool(sim: Simulator, scope_id: str, name: str, **params: Any) -> str:
+    pool = sim.call(
+        "CreateIpamPool",
+        IpamScopeId=scope_id,
+        AddressFamily="ipv4",
+        TagSpecifications=_tags("ipam-pool", Name=name),
+        **params,
+    )
+    return pool["IpamPool"]["IpamPoolId"]
+
+
+def _build(sim: Simulator) -> None:
+    ipam = sim.call(
+        "CreateIpam",
+        Description="Demo IPAM",
+        OperatingRegions=[{"RegionName": r} for r, _ in REGIONS],
+        TagSpecifications=_tags("ipam", Name="demo"),
+    )["Ipam"]
+    scope = ipam["PrivateDefaultScopeId"]
+    top = _pool(
+        sim,
+        scope,
+        "corporate",
+        Description="All private IPv4 space",
+        AllocationMinNetmaskLength=12,
+        AllocationMaxNetmaskLength=16,
+    )
+    sim.call("ProvisionIpamPoolCidr", IpamPoolId=top, Cidr="10.0.0.0/8")
+    for region, cidr in REGIONS:
+        regional = _pool(
+            sim,
+            scope,
+            region,
+            Description=f"{region} regional pool",
+            Locale=region,
+            SourceIpamPoolId=top,
+            AllocationMinNetmaskLength=14,
+            AllocationMaxNetmaskLength=20,
+        )
+        sim.call("ProvisionIpamPoolCidr", IpamPoolId=regional, Cidr=cidr)
+        for env in ENVIRONMENTS:
+            env_pool = _pool(
+                sim,
+                scope,
+                f"{region}-{env}",
+                Description=f"{region} {env}",
+                Locale=region,
+                SourceIpamPoolId=regional,
+                AllocationMinNetmaskLength=16,
+                AllocationMaxNetmaskLength=28,
+                AllocationDefaultNetmaskLength=24,
+                AllocationResourceTags=[{"Key": "environment", "Value": env}],
+            )
+            sim.call("ProvisionIpamPoolCidr", IpamPoolId=env_pool, NetmaskLength=14)
+            for app in ("web", "data"):
+                sim.call(
+                    "AllocateIpamPoolCidr",
+                    IpamPoolId=env_pool,
+                    NetmaskLength=24,
+                    Description=f"{app} VPC",
+                )
+    v6 = sim.call(
+        "CreateIpamPool",
+        IpamScopeId=scope,
+        AddressFamily="ipv6",
+        Description="Unique local IPv6 space",
+        AllocationMinNetmaskLength=48,
+        AllocationMaxNetmaskLength=64,
+        TagSpecifications=_tags("ipam-pool", Name="ula-v6"),
+    )["IpamPool"]["IpamPoolId"]
+    sim.call("ProvisionIpamPoolCidr", IpamPoolId=v6, Cidr="fd00:ec2::/32")

@@ -1,0 +1,175 @@
+"""The local IPAM endpoint: one object that answers EC2 Query requests about IPAM.
+
+``Simulator.handle`` takes a request's method, headers and body and returns a status and an
+XML body, exactly as EC2 would. The HTTP server and the in-process botocore hook both call it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ipamsim import protocol
+from ipamsim.errors import ApiError
+from ipamsim.operations import OPERATIONS, Context
+from ipamsim.store import Store
+
+_CREDENTIAL_REGION = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/ec2/aws4_request")
+
+
+@dataclass
+class Config:
+    account_id: str = "123456789012"
+    default_region: str = "us-east-1"
+    create_delay: float = 2.0
+    deleted_retention: float = 300.0  # [choice] how long delete-complete pools stay listed
+    max_pools_per_scope: int = 50
+    max_cidrs_per_pool: int = 50
+    max_scopes_per_ipam: int = 5
+
+
+@dataclass
+class Faults:
+    """Misbehaviour on demand, for the app's tests of its error paths."""
+
+    deny: bool = False  # every action answers 403 UnauthorizedOperation (DryRun too)
+    deny_actions: set[str] = field(default_factory=set)
+    throttle_rate: float = 0.0  # fraction of requests answered 503 RequestLimitExceeded
+    latency: float = 0.0  # seconds added to every request
+    fail_next_creates: int = 0  # the next N pools end in create-failed
+    fail_message: str = "The pool could not be created."
+    unreachable: bool = False  # in-process only: the client cannot connect at all
+
+    def update(self, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            if not hasattr(self, key):
+                raise ValueError(f"unknown fault {key!r}")
+            setattr(self, key, set(value) if key == "deny_actions" else value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            key: sorted(value) if isinstance(value, set) else value
+            for key, value in self.__dict__.items()
+        }
+
+    def denies(self, action: str) -> bool:
+        return self.deny or action in self.deny_actions
+
+
+class Simulator:
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        state_path: str | None = None,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
+    ) -> None:
+        self.config = config or Config()
+        self.faults = Faults()
+        self.store = Store(state_path)
+        self.clock = clock
+        self._random = random.Random(seed)
+        self._lock = threading.RLock()
+
+    # --- entry points -----------------------------------------------------------------------
+
+    def handle(
+        self, method: str, query: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes]:
+        """Answer one EC2 Query request: ``(status, xml)``. Never raises."""
+        rid = protocol.request_id()
+        try:
+            if self.faults.latency:
+                time.sleep(self.faults.latency)
+            params = self._form(method, query, body)
+            return 200, self._dispatch(params, self._region(headers), rid)
+        except ApiError as err:
+            return err.status, protocol.write_error(err.code, err.message, rid)
+        except Exception as exc:  # an endpoint bug must still look like EC2
+            return 500, protocol.write_error("InternalError", f"{type(exc).__name__}: {exc}", rid)
+
+    def call(self, action: str, region: str | None = None, **params: Any) -> dict[str, Any]:
+        """Run an operation directly with boto3-style parameters (for seeding and tests)."""
+        with self._lock:
+            ctx = self._context(action, region or self.config.default_region)
+            result = OPERATIONS[action](ctx, params)
+            self.store.flush()
+            return result
+
+    # --- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _form(method: str, query: str, body: bytes) -> dict[str, str]:
+        text = query if method == "GET" else body.decode("utf-8", "replace")
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+        except ValueError:
+            raise ApiError("MalformedQueryString", "The query string is malformed.") from None
+        return dict(pairs)
+
+    def _region(self, headers: dict[str, str]) -> str:
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        match = _CREDENTIAL_REGION.search(auth)
+        return match[1] if match else self.config.default_region
+
+    def _dispatch(self, params: dict[str, str], region: str, rid: str) -> bytes:
+        action = params.pop("Action", None)
+        params.pop("Version", None)
+        if not action:
+            raise ApiError("MissingAction", "The request must contain the parameter Action")
+        if action not in OPERATIONS:
+            raise ApiError(
+                "InvalidAction", f"The action {action} is not valid for this web service."
+            )
+        model = protocol.operation_model(action)
+        request = protocol.parse_params(model, params)
+        protocol.validate_input(model, request)
+        if self.faults.throttle_rate and self._random.random() < self.faults.throttle_rate:
+            raise ApiError("RequestLimitExceeded", "Request limit exceeded.")
+        if self.faults.denies(action):
+            raise ApiError(
+                "UnauthorizedOperation", "You are not authorized to perform this operation."
+            )
+        if request.pop("DryRun", False):
+            raise ApiError(
+                "DryRunOperation", "Request would have succeeded, but DryRun flag is set."
+            )
+        with self._lock:
+            ctx = self._context(action, region)
+            try:
+                output = OPERATIONS[action](ctx, request)
+            finally:
+                self.store.flush()
+        return protocol.write_response(model, output, rid)
+
+    def _context(self, action: str, region: str) -> Context:
+        now = self.clock()
+        ctx = Context(sim=self, store=self.store, action=action, region=region, now=now)
+        ctx.settle()
+        return ctx
+
+    def take_create_failure(self) -> str | None:
+        """The StateMessage for a pool that must fail, when the fault asks for one."""
+        if self.faults.fail_next_creates > 0:
+            self.faults.fail_next_creates -= 1
+            return self.faults.fail_message
+        return None
+
+    def new_id(self, prefix: str, length: int = 17) -> str:
+        return (
+            prefix + uuid.uuid4().hex[:length]
+            if length <= 32
+            else (prefix + (uuid.uuid4().hex + uuid.uuid4().hex)[:length])
+        )
+
+    def dump_faults(self) -> str:
+        return json.dumps(self.faults.as_dict())

@@ -1,0 +1,151 @@
+"""The endpoint's state: AWS-shaped objects in memory, written through to SQLite.
+
+Objects are the dicts the API returns (``IpamPoolId``, ``State`` ...), plus private keys that
+start with ``_`` (the serializer only writes members of the output shape, so these never leak).
+Every request runs under one lock and ends with one SQLite transaction, which makes the
+endpoint safe under concurrent requests and its state durable across restarts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+KINDS = ("ipam", "scope", "pool", "cidr", "allocation")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (id TEXT PRIMARY KEY, kind TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+"""
+
+
+class Store:
+    def __init__(self, path: str | None = None) -> None:
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self._seq = 0
+        self._due: list[tuple[float, int, str, str]] = []  # (when, seq, kind, id)
+        self._dirty: dict[str, str] = {}  # id -> kind
+        self._removed: set[str] = set()
+        self._dirty_tokens: set[str] = set()
+        self._db = sqlite3.connect(
+            path or ":memory:", check_same_thread=False, isolation_level=None
+        )
+        self._db.executescript(_SCHEMA)
+        self._load()
+
+    # --- objects ----------------------------------------------------------------------------
+
+    def add(self, kind: str, obj_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        self._seq += 1
+        obj["_seq"] = self._seq
+        self.objects[kind][obj_id] = obj
+        self.touch(kind, obj_id)
+        return obj
+
+    def get(self, kind: str, obj_id: str) -> dict[str, Any] | None:
+        return self.objects[kind].get(obj_id)
+
+    def all(self, kind: str) -> Iterator[dict[str, Any]]:
+        return iter(self.objects[kind].values())
+
+    def touch(self, kind: str, obj_id: str) -> None:
+        self._dirty[obj_id] = kind
+        obj = self.objects[kind][obj_id]
+        if "_due" in obj:
+            heapq.heappush(self._due, (obj["_due"], obj["_seq"], kind, obj_id))
+
+    def remove(self, kind: str, obj_id: str) -> None:
+        self.objects[kind].pop(obj_id, None)
+        self._dirty.pop(obj_id, None)
+        self._removed.add(obj_id)
+
+    def due(self, now: float) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Objects whose scheduled change (``_due``) has come, oldest first."""
+        while self._due and self._due[0][0] <= now:
+            when, _, kind, obj_id = heapq.heappop(self._due)
+            obj = self.objects[kind].get(obj_id)
+            if obj is not None and obj.get("_due") == when:
+                yield kind, obj
+
+    # --- idempotency tokens -----------------------------------------------------------------
+
+    def token(self, key: str) -> dict[str, Any] | None:
+        return self.tokens.get(key)
+
+    def save_token(self, key: str, record: dict[str, Any]) -> None:
+        self.tokens[key] = record
+        self._dirty_tokens.add(key)
+
+    # --- persistence ------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write what this request changed, in one transaction."""
+        if not (self._dirty or self._removed or self._dirty_tokens):
+            return
+        rows = [
+            (obj_id, kind, json.dumps(self.objects[kind][obj_id]))
+            for obj_id, kind in self._dirty.items()
+        ]
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?)", rows)
+            db.executemany("DELETE FROM objects WHERE id = ?", [(i,) for i in self._removed])
+            db.executemany(
+                "INSERT OR REPLACE INTO tokens VALUES (?, ?)",
+                [(k, json.dumps(self.tokens[k])) for k in self._dirty_tokens],
+            )
+        self._dirty.clear()
+        self._removed.clear()
+        self._dirty_tokens.clear()
+
+    def discard_changes(self) -> None:
+        """Forget unflushed changes' bookkeeping (the objects were changed in place already)."""
+        self._dirty.clear()
+        self._removed.clear()
+        self._dirty_tokens.clear()
+
+    def _transaction(self):
+        db = self._db
+
+        class _Tx:
+            def __enter__(self):
+                db.execute("BEGIN IMMEDIATE")
+                return db
+
+            def __exit__(self, exc_type, *_):
+                db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+        return _Tx()
+
+    def _load(self) -> None:
+        rows = self._db.execute("SELECT kind, data FROM objects").fetchall()
+        loaded = sorted(
+            (json.loads(data) | {"_kind": kind} for kind, data in rows), key=lambda obj: obj["_seq"]
+        )
+        for obj in loaded:
+            kind = obj.pop("_kind")
+            self.objects[kind][obj_id(kind, obj)] = obj
+            self._seq = max(self._seq, obj["_seq"])
+            if "_due" in obj:
+                heapq.heappush(self._due, (obj["_due"], obj["_seq"], kind, obj_id(kind, obj)))
+        for key, data in self._db.execute("SELECT key, data FROM tokens"):
+            self.tokens[key] = json.loads(data)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+ID_MEMBER = {
+    "ipam": "IpamId",
+    "scope": "IpamScopeId",
+    "pool": "IpamPoolId",
+    "cidr": "IpamPoolCidrId",
+    "allocation": "IpamPoolAllocationId",
+}
+
+
+def obj_id(kind: str, obj: dict[str, Any]) -> str:
+    return obj[ID_MEMBER[kind]]
