@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 
-.PHONY: venv run test bench lint format
+.PHONY: venv run ipamsim test bench lint format
 
 venv: $(STAMP)
 
@@ -14,9 +14,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+PORT ?= 8000
+MANAGE := DEBUG=$${DEBUG:-true} $(BIN)/python manage.py
+
 run: venv
+	$(MANAGE) migrate --no-input --verbosity 0
+	$(MANAGE) ensure_admin
+	$(MANAGE) ipam_sync --verbosity 0 || echo "ipam_sync failed: the app starts with what it has"
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+ipamsim: venv
 	mkdir -p var
-	$(BIN)/python -m ipamsim --host $(HOST) --seed demo --state var/ipamsim.sqlite3
+	$(BIN)/python -m ipamsim --host $(HOST) --seed demo --state var/ipamsim-server.sqlite3
 
 test: venv
 	$(BIN)/python -m pytest

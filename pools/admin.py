@@ -1,0 +1,318 @@
+"""The admin site: a working console for a network team, read-only where AWS owns the data.
+
+Nothing is added here: a pool exists in the database only once AWS has it, so "add" is left to
+the app's creation form (which goes through the service layer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from pools import services
+from pools.aws import AwsError
+from pools.models import (
+    Ipam,
+    IpamPool,
+    IpamPoolAllocation,
+    IpamPoolCidr,
+    IpamScope,
+    PoolCreation,
+)
+from pools.sync import sync_all
+
+BOOKKEEPING = ("first_seen_at", "last_synced_at", "missing_since")
+
+
+def tags_html(tags: dict[str, str]) -> str:
+    if not tags:
+        return "—"
+    return format_html(
+        '<ul class="tag-list">{}</ul>',
+        format_html_join("", "<li><code>{}</code> = {}</li>", sorted(tags.items())),
+    )
+
+
+def admin_link(obj: Any) -> str:
+    if obj is None:
+        return "—"
+    url = reverse(f"admin:pools_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj)
+
+
+class InAwsFilter(admin.SimpleListFilter):
+    title = "in AWS"
+    parameter_name = "in_aws"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No longer")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(missing_since__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(missing_since__isnull=False)
+        return queryset
+
+
+class MirrorAdmin(admin.ModelAdmin):
+    """AWS owns every field: shown, never edited here."""
+
+    actions = ["sync_from_aws"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields] + list(self.readonly_fields)
+
+    @admin.action(description="Sync everything from AWS", permissions=["sync"])
+    def sync_from_aws(self, request: HttpRequest, queryset: QuerySet) -> None:
+        try:
+            report = sync_all()
+        except AwsError as err:
+            self.message_user(request, f"Sync failed: {err}", messages.ERROR)
+            return
+        self.message_user(request, "Synced: " + "; ".join(report.lines()), messages.SUCCESS)
+
+    def has_sync_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("pools.change_ipampool")
+
+    @admin.display(description="in AWS", boolean=True)
+    def in_aws(self, obj: Any) -> bool:
+        return obj.in_aws
+
+
+@admin.register(Ipam)
+class IpamAdmin(MirrorAdmin):
+    list_display = ["ipam_id", "description", "region", "regions", "tier", "state", "in_aws"]
+    list_filter = ["region", "state", "tier", InAwsFilter]
+    search_fields = ["ipam_id", "description", "arn"]
+    readonly_fields = ["tags_readable"]
+    exclude = ["tags"]
+
+    @admin.display(description="operating Regions")
+    def regions(self, obj: Ipam) -> str:
+        return ", ".join(obj.operating_regions)
+
+    @admin.display(description="tags")
+    def tags_readable(self, obj: Ipam) -> str:
+        return tags_html(obj.tags)
+
+
+@admin.register(IpamScope)
+class IpamScopeAdmin(MirrorAdmin):
+    list_display = [
+        "scope_id",
+        "description",
+        "ipam",
+        "scope_type",
+        "is_default",
+        "pool_count",
+        "state",
+        "in_aws",
+    ]
+    list_filter = ["scope_type", "is_default", "state", InAwsFilter]
+    search_fields = ["scope_id", "description", "ipam__ipam_id"]
+    list_select_related = ["ipam"]
+    readonly_fields = ["tags_readable"]
+    exclude = ["tags"]
+
+    @admin.display(description="tags")
+    def tags_readable(self, obj: IpamScope) -> str:
+        return tags_html(obj.tags)
+
+
+class CidrInline(admin.TabularInline):
+    model = IpamPoolCidr
+    fields = ["cidr", "netmask_length", "state", "failure_code", "failure_message", "missing_since"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AllocationInline(admin.TabularInline):
+    model = IpamPoolAllocation
+    fields = ["cidr", "resource_type", "resource_id", "description", "missing_since"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DepthFilter(admin.SimpleListFilter):
+    title = "pool depth"
+    parameter_name = "depth"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(d), str(d)) for d in range(1, 11)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(depth=self.value()) if self.value() else queryset
+
+
+class LocaleFilter(admin.SimpleListFilter):
+    title = "locale"
+    parameter_name = "locale"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        locales = IpamPool.objects.order_by("locale").values_list("locale", flat=True).distinct()
+        return [(locale or "-", locale or "None") for locale in locales]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() is None:
+            return queryset
+        return queryset.filter(locale="" if self.value() == "-" else self.value())
+
+
+@admin.register(IpamPool)
+class IpamPoolAdmin(MirrorAdmin):
+    list_display = [
+        "pool_id",
+        "label",
+        "scope",
+        "address_family",
+        "locale_shown",
+        "depth",
+        "state",
+        "cidr_list",
+        "child_count",
+        "in_aws",
+    ]
+    list_filter = ["scope", "address_family", LocaleFilter, "state", DepthFilter, InAwsFilter]
+    search_fields = [
+        "pool_id",
+        "name",
+        "description",
+        "tag_rows__value",
+        "tag_rows__key",
+        "cidrs__cidr",
+    ]
+    list_select_related = ["scope"]
+    readonly_fields = [
+        "parent_link",
+        "children_links",
+        "tags_readable",
+        "allocation_resource_tags_readable",
+    ]
+    exclude = ["tags", "allocation_resource_tags", "source_pool"]
+    inlines = [CidrInline, AllocationInline]
+    actions = ["refresh_from_aws", "sync_from_aws"]
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(child_total=Count("children", distinct=True))
+            .prefetch_related("cidrs")
+        )
+
+    @admin.display(description="name / description")
+    def label(self, obj: IpamPool) -> str:
+        return obj.name or obj.description
+
+    @admin.display(description="locale", ordering="locale")
+    def locale_shown(self, obj: IpamPool) -> str:
+        return obj.locale or "None"
+
+    @admin.display(description="CIDRs")
+    def cidr_list(self, obj: IpamPool) -> str:
+        return (
+            ", ".join(
+                c.cidr
+                for c in obj.cidrs.all()
+                if c.cidr and c.state in ("provisioned", "pending-provision")
+            )
+            or "—"
+        )
+
+    @admin.display(description="children", ordering="child_total")
+    def child_count(self, obj: IpamPool) -> int:
+        return obj.child_total
+
+    @admin.display(description="source pool")
+    def parent_link(self, obj: IpamPool) -> str:
+        if obj.source_pool is None and obj.source_pool_aws_id:
+            return f"{obj.source_pool_aws_id} (not in the database yet)"
+        return admin_link(obj.source_pool)
+
+    @admin.display(description="child pools")
+    def children_links(self, obj: IpamPool) -> str:
+        children = list(obj.children.all()[:100])
+        if not children:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{}</li>", ((admin_link(child),) for child in children)),
+        )
+
+    @admin.display(description="tags")
+    def tags_readable(self, obj: IpamPool) -> str:
+        return tags_html(obj.tags)
+
+    @admin.display(description="allocation resource tags")
+    def allocation_resource_tags_readable(self, obj: IpamPool) -> str:
+        return tags_html(obj.allocation_resource_tags)
+
+    @admin.action(description="Refresh the selected pools from AWS", permissions=["sync"])
+    def refresh_from_aws(self, request: HttpRequest, queryset: QuerySet) -> None:
+        refreshed, failed = 0, []
+        for pool in queryset[:100]:
+            try:
+                services.pool_refresh(pool=pool)
+                refreshed += 1
+            except AwsError as err:
+                failed.append(f"{pool.pool_id}: {err}")
+        if refreshed:
+            self.message_user(request, f"Refreshed {refreshed} pool(s).", messages.SUCCESS)
+        for failure in failed:
+            self.message_user(request, failure, messages.ERROR)
+
+
+@admin.register(IpamPoolCidr)
+class IpamPoolCidrAdmin(MirrorAdmin):
+    list_display = ["cidr", "pool", "netmask_length", "state", "failure_code", "in_aws"]
+    list_filter = ["state", InAwsFilter]
+    search_fields = ["cidr", "cidr_id", "pool__pool_id", "pool__name"]
+    list_select_related = ["pool"]
+
+
+@admin.register(IpamPoolAllocation)
+class IpamPoolAllocationAdmin(MirrorAdmin):
+    list_display = ["cidr", "pool", "resource_type", "resource_id", "description", "in_aws"]
+    list_filter = ["resource_type", InAwsFilter]
+    search_fields = ["cidr", "allocation_id", "resource_id", "description", "pool__pool_id"]
+    list_select_related = ["pool"]
+
+
+@admin.register(PoolCreation)
+class PoolCreationAdmin(admin.ModelAdmin):
+    list_display = ["client_token", "status", "pool", "error_code", "created_by", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["client_token", "pool__pool_id", "error_code"]
+    list_select_related = ["pool", "created_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

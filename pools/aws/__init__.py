@@ -1,0 +1,22 @@
+"""The one integration point with AWS: the EC2 client factory and error translation."""
+
+from __future__ import annotations
+
+from pools.aws.client import ec2_client, reset_clients
+from pools.aws.errors import (
+    AwsError,
+    AwsNotAuthorised,
+    AwsRefused,
+    AwsUnavailable,
+    call_aws,
+)
+
+__all__ = [
+    "AwsError",
+    "AwsNotAuthorised",
+    "AwsRefused",
+    "AwsUnavailable",
+    "call_aws",
+    "ec2_client",
+    "reset_clients",
+]

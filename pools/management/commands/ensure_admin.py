@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Create a first superuser, 'admin', with a generated password, if there is none."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        users = get_user_model()
+        if users.objects.filter(is_superuser=True).exists():
+            return
+        password = secrets.token_urlsafe(12)
+        users.objects.create_superuser("admin", "", password)
+        self.stdout.write(self.style.SUCCESS(
+            f"Created the first admin user.\n  username: admin\n  password: {password}\n"
+            "This password is shown only once; change it in the admin site."))

@@ -1,0 +1,304 @@
+"""A mirror of AWS's IPAM objects, plus local bookkeeping.
+
+Every AWS-owned field holds what AWS last answered; nothing here is written unless AWS has it.
+``missing_since`` records that a sync no longer found the object in AWS (rows are kept, not
+deleted, so history and links survive).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from pools.rules import MAX_POOL_DEPTH
+
+
+class State(models.TextChoices):
+    CREATE_IN_PROGRESS = "create-in-progress"
+    CREATE_COMPLETE = "create-complete"
+    CREATE_FAILED = "create-failed"
+    MODIFY_IN_PROGRESS = "modify-in-progress"
+    MODIFY_COMPLETE = "modify-complete"
+    MODIFY_FAILED = "modify-failed"
+    DELETE_IN_PROGRESS = "delete-in-progress"
+    DELETE_COMPLETE = "delete-complete"
+    DELETE_FAILED = "delete-failed"
+    ISOLATE_IN_PROGRESS = "isolate-in-progress"
+    ISOLATE_COMPLETE = "isolate-complete"
+    RESTORE_IN_PROGRESS = "restore-in-progress"
+
+
+IN_PROGRESS_STATES = frozenset(s for s in State.values if s.endswith("-in-progress"))
+
+
+class AddressFamily(models.TextChoices):
+    IPV4 = "ipv4", "IPv4"
+    IPV6 = "ipv6", "IPv6"
+
+
+class ScopeType(models.TextChoices):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class AwsService(models.TextChoices):
+    EC2 = "ec2", "EC2"
+    GLOBAL_SERVICES = "global-services", "Global services"
+
+
+class PublicIpSource(models.TextChoices):
+    AMAZON = "amazon", "Amazon-provided"
+    BYOIP = "byoip", "Bring your own IP (BYOIP)"
+
+
+class CidrState(models.TextChoices):
+    PENDING_PROVISION = "pending-provision"
+    PROVISIONED = "provisioned"
+    FAILED_PROVISION = "failed-provision"
+    PENDING_DEPROVISION = "pending-deprovision"
+    DEPROVISIONED = "deprovisioned"
+    FAILED_DEPROVISION = "failed-deprovision"
+    FAILED_IMPORT = "failed-import"
+
+
+class Tier(models.TextChoices):
+    FREE = "free"
+    ADVANCED = "advanced"
+
+
+class AwsMirror(models.Model):
+    """Bookkeeping shared by every mirrored AWS object."""
+
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    missing_since = models.DateTimeField(
+        null=True, blank=True, help_text="When a sync last found that AWS no longer has this."
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def in_aws(self) -> bool:
+        return self.missing_since is None
+
+
+class Ipam(AwsMirror):
+    ipam_id = models.CharField("IPAM ID", max_length=64, unique=True)
+    arn = models.CharField("ARN", max_length=256)
+    owner_id = models.CharField(max_length=32)
+    region = models.CharField("home Region", max_length=32)
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=32, choices=State.choices)
+    state_message = models.TextField(blank=True)
+    tier = models.CharField(max_length=16, choices=Tier.choices, blank=True)
+    operating_regions = models.JSONField(default=list)
+    scope_count = models.PositiveSmallIntegerField(default=0)
+    tags = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "IPAM"
+        ordering = ["ipam_id"]
+
+    def __str__(self) -> str:
+        return self.tags.get("Name") or self.description or self.ipam_id
+
+
+class IpamScope(AwsMirror):
+    scope_id = models.CharField("scope ID", max_length=64, unique=True)
+    arn = models.CharField("ARN", max_length=256)
+    ipam = models.ForeignKey(Ipam, on_delete=models.CASCADE, related_name="scopes")
+    owner_id = models.CharField(max_length=32)
+    region = models.CharField(max_length=32)
+    scope_type = models.CharField(max_length=16, choices=ScopeType.choices)
+    is_default = models.BooleanField(default=False)
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=32, choices=State.choices)
+    pool_count = models.PositiveIntegerField(default=0)
+    tags = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "IPAM scope"
+        ordering = ["ipam_id", "-is_default", "scope_type", "scope_id"]
+
+    def __str__(self) -> str:
+        label = self.tags.get("Name") or self.description
+        if not label:
+            label = f"{'default ' if self.is_default else ''}{self.scope_type} scope"
+        return f"{label} ({self.scope_id})"
+
+
+class IpamPool(AwsMirror):
+    pool_id = models.CharField("pool ID", max_length=64, unique=True)
+    arn = models.CharField("ARN", max_length=256)
+    ipam = models.ForeignKey(Ipam, on_delete=models.CASCADE, related_name="pools")
+    scope = models.ForeignKey(IpamScope, on_delete=models.CASCADE, related_name="pools")
+    source_pool = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+    )
+    source_pool_aws_id = models.CharField(
+        "source pool ID", max_length=64, blank=True, help_text="As AWS gave it."
+    )
+    owner_id = models.CharField(max_length=32)
+    region = models.CharField("IPAM Region", max_length=32)
+    scope_type = models.CharField(max_length=16, choices=ScopeType.choices)
+    locale = models.CharField(max_length=64, blank=True, help_text="Blank: no locale.")
+    depth = models.PositiveSmallIntegerField("pool depth", default=1)
+    state = models.CharField(max_length=32, choices=State.choices)
+    state_message = models.TextField(blank=True)
+    name = models.CharField(max_length=256, blank=True, help_text="The Name tag.")
+    description = models.TextField(blank=True)
+    auto_import = models.BooleanField(default=False)
+    publicly_advertisable = models.BooleanField(null=True, blank=True)
+    address_family = models.CharField(max_length=4, choices=AddressFamily.choices)
+    allocation_min_netmask_length = models.PositiveSmallIntegerField(default=0)
+    allocation_max_netmask_length = models.PositiveSmallIntegerField(default=32)
+    allocation_default_netmask_length = models.PositiveSmallIntegerField(null=True, blank=True)
+    allocation_resource_tags = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    aws_service = models.CharField(max_length=32, choices=AwsService.choices, blank=True)
+    public_ip_source = models.CharField(max_length=16, choices=PublicIpSource.choices, blank=True)
+    source_resource = models.JSONField(null=True, blank=True)
+
+    client_token = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "IPAM pool"
+        ordering = ["scope_id", "depth", "pool_id"]
+        indexes = [
+            models.Index(fields=["scope", "source_pool"]),
+            models.Index(fields=["source_pool_aws_id"]),
+            models.Index(fields=["name"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="pool_netmask_min_le_max",
+                condition=Q(allocation_min_netmask_length__lte=F("allocation_max_netmask_length")),
+            ),
+            models.CheckConstraint(
+                name="pool_netmask_within_family",
+                condition=Q(address_family="ipv6", allocation_max_netmask_length__lte=128)
+                | Q(address_family="ipv4", allocation_max_netmask_length__lte=32),
+            ),
+            models.CheckConstraint(
+                name="pool_netmask_default_within_range",
+                condition=Q(allocation_default_netmask_length__isnull=True)
+                | Q(
+                    allocation_default_netmask_length__gte=F("allocation_min_netmask_length"),
+                    allocation_default_netmask_length__lte=F("allocation_max_netmask_length"),
+                ),
+            ),
+            models.CheckConstraint(
+                name="pool_depth_within_quota",
+                condition=Q(depth__gte=1, depth__lte=MAX_POOL_DEPTH),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.name or self.description
+        return f"{label} ({self.pool_id})" if label else self.pool_id
+
+    @property
+    def is_usable(self) -> bool:
+        return self.state in (State.CREATE_COMPLETE, State.MODIFY_COMPLETE)
+
+    @property
+    def is_settling(self) -> bool:
+        return self.state in IN_PROGRESS_STATES
+
+
+class IpamPoolCidr(AwsMirror):
+    cidr_id = models.CharField("pool CIDR ID", max_length=64, unique=True)
+    pool = models.ForeignKey(IpamPool, on_delete=models.CASCADE, related_name="cidrs")
+    cidr = models.CharField("CIDR", max_length=64, blank=True)
+    netmask_length = models.PositiveSmallIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=32, choices=CidrState.choices)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "pool CIDR"
+        verbose_name_plural = "pool CIDRs"
+        ordering = ["pool_id", "cidr"]
+
+    def __str__(self) -> str:
+        return self.cidr or self.cidr_id
+
+
+class IpamPoolAllocation(AwsMirror):
+    allocation_id = models.CharField("allocation ID", max_length=64, unique=True)
+    pool = models.ForeignKey(IpamPool, on_delete=models.CASCADE, related_name="allocations")
+    cidr = models.CharField("CIDR", max_length=64)
+    description = models.TextField(blank=True)
+    resource_id = models.CharField(max_length=128, blank=True)
+    resource_type = models.CharField(max_length=32, blank=True)
+    resource_region = models.CharField(max_length=32, blank=True)
+    resource_owner = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = "pool allocation"
+        ordering = ["pool_id", "cidr"]
+
+    def __str__(self) -> str:
+        return f"{self.cidr} ({self.resource_type or 'allocation'})"
+
+
+class PoolTag(models.Model):
+    """A pool's tags as rows, so they can be searched and filtered."""
+
+    pool = models.ForeignKey(IpamPool, on_delete=models.CASCADE, related_name="tag_rows")
+    key = models.CharField(max_length=128)
+    value = models.CharField(max_length=256, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pool", "key"], name="pool_tag_unique_key")]
+        indexes = [models.Index(fields=["key", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class PoolCreation(models.Model):
+    """A CreateIpamPool call, recorded with its ClientToken before AWS is called.
+
+    A retry or a double submit with the same token is answered from here (or by AWS's own
+    idempotency), so one form submission makes at most one pool.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CREATED = "created"
+        REFUSED = "refused"
+        UNREACHABLE = "unreachable"
+
+    client_token = models.CharField(max_length=64, unique=True)
+    request = models.JSONField(help_text="The CreateIpamPool request, as sent.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+    pool = models.ForeignKey(IpamPool, on_delete=models.SET_NULL, null=True, blank=True)
+    first_cidr = models.CharField(max_length=64, blank=True)
+    first_netmask_length = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.client_token} ({self.status})"

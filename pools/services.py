@@ -1,0 +1,297 @@
+"""Business operations on IPAM pools: every change goes to AWS first, then into the mirror.
+
+AWS is always called outside any database transaction; what it answers is then saved in one
+transaction. Errors come out as :mod:`pools.aws.errors` domain errors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from pools import mirror
+from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable, call_aws, ec2_client
+from pools.models import IpamPool, IpamPoolAllocation, IpamScope, PoolCreation
+
+
+def new_client_token() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """Typed input for CreateIpamPool."""
+
+    scope: IpamScope
+    address_family: str
+    source_pool: IpamPool | None = None
+    locale: str = ""
+    description: str = ""
+    auto_import: bool = False
+    allocation_min_netmask_length: int | None = None
+    allocation_max_netmask_length: int | None = None
+    allocation_default_netmask_length: int | None = None
+    allocation_resource_tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    public_ip_source: str = ""
+    aws_service: str = ""
+    publicly_advertisable: bool | None = None
+    source_resource: dict[str, str] | None = None
+
+    def request(self) -> dict[str, Any]:
+        """The CreateIpamPool parameters; members left empty are omitted, as AWS prefers."""
+        params: dict[str, Any] = {
+            "IpamScopeId": self.scope.scope_id,
+            "AddressFamily": self.address_family,
+        }
+        optional = {
+            "SourceIpamPoolId": self.source_pool.pool_id if self.source_pool else None,
+            "Locale": self.locale or None,
+            "Description": self.description or None,
+            "AutoImport": self.auto_import or None,
+            "AllocationMinNetmaskLength": self.allocation_min_netmask_length,
+            "AllocationMaxNetmaskLength": self.allocation_max_netmask_length,
+            "AllocationDefaultNetmaskLength": self.allocation_default_netmask_length,
+            "PublicIpSource": self.public_ip_source or None,
+            "AwsService": self.aws_service or None,
+            "PubliclyAdvertisable": self.publicly_advertisable,
+            "SourceResource": self.source_resource or None,
+        }
+        params.update({k: v for k, v in optional.items() if v is not None})
+        if self.allocation_resource_tags:
+            params["AllocationResourceTags"] = _tag_list(self.allocation_resource_tags)
+        if self.tags:
+            params["TagSpecifications"] = [
+                {"ResourceType": "ipam-pool", "Tags": _tag_list(self.tags)}
+            ]
+        return params
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+@dataclass(frozen=True)
+class FirstCidr:
+    """The first CIDR to provision into a new pool: a CIDR, or a netmask length for a child."""
+
+    cidr: str = ""
+    netmask_length: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.cidr) or self.netmask_length is not None
+
+
+def pool_check_permissions(*, spec: PoolSpec) -> bool:
+    """DryRun: True when AWS says the call would succeed; raises AwsNotAuthorised if not.
+
+    DryRun checks permissions only; it validates nothing else.
+    """
+    try:
+        call_aws(ec2_client().create_ipam_pool, DryRun=True, **spec.request())
+    except AwsRefused as err:
+        if err.code == "DryRunOperation":
+            return True
+        raise
+    return True  # pragma: no cover - AWS always answers a DryRun with an error
+
+
+def pool_create(
+    *,
+    spec: PoolSpec,
+    client_token: str,
+    first_cidr: FirstCidr | None = None,
+    user: Any = None,
+) -> IpamPool:
+    """Create a pool in AWS and mirror it; the same ``client_token`` never makes two pools.
+
+    The token is recorded before AWS is called. A second call with it (a double click, a
+    retry after a timeout) returns the pool of the first, asking AWS again if the first has
+    not finished: AWS answers a replayed token with the original pool.
+    """
+    request = spec.request()
+    creation = _claim_token(client_token, request, first_cidr, user)
+    if creation.pool_id is not None:
+        return creation.pool
+    try:
+        response = call_aws(ec2_client().create_ipam_pool, ClientToken=client_token, **request)
+    except AwsError as err:
+        status = (
+            PoolCreation.Status.UNREACHABLE
+            if isinstance(err, AwsUnavailable)
+            else PoolCreation.Status.REFUSED
+        )
+        PoolCreation.objects.filter(pk=creation.pk, pool__isnull=True).update(
+            status=status, error_code=err.code, error_message=err.message
+        )
+        raise
+    data = response["IpamPool"]
+    with transaction.atomic():
+        pool = mirror.save_pool(
+            data, client_token=client_token, created_by=user if _is_user(user) else None
+        )
+        PoolCreation.objects.filter(pk=creation.pk).update(
+            status=PoolCreation.Status.CREATED, pool=pool, error_code="", error_message=""
+        )
+    return pool
+
+
+def _is_user(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def _claim_token(
+    client_token: str, request: dict[str, Any], first_cidr: FirstCidr | None, user: Any
+) -> PoolCreation:
+    defaults = {
+        "request": request,
+        "first_cidr": first_cidr.cidr if first_cidr else "",
+        "first_netmask_length": first_cidr.netmask_length if first_cidr else None,
+        "created_by": user if _is_user(user) else None,
+    }
+    try:
+        creation, created = PoolCreation.objects.get_or_create(
+            client_token=client_token, defaults=defaults
+        )
+    except IntegrityError:  # a concurrent submit claimed it first
+        creation, created = PoolCreation.objects.get(client_token=client_token), False
+    if not created and creation.request != request and creation.pool_id is None:
+        # The user changed the form after a refusal: AWS never made a pool with this token,
+        # so the attempt is simply recorded with its new parameters.
+        creation.request = request
+        creation.first_cidr = defaults["first_cidr"]
+        creation.first_netmask_length = defaults["first_netmask_length"]
+        creation.save(update_fields=["request", "first_cidr", "first_netmask_length"])
+    return creation
+
+
+def pool_provision_first_cidr(*, pool: IpamPool) -> None:
+    """Provision the CIDR asked for at creation, once the pool is usable. Idempotent."""
+    creation = PoolCreation.objects.filter(pool=pool).first()
+    if creation is None or not (creation.first_cidr or creation.first_netmask_length):
+        return
+    if pool.cidrs.exists() or not pool.is_usable:
+        return
+    pool_provision_cidr(
+        pool=pool,
+        cidr=creation.first_cidr,
+        netmask_length=creation.first_netmask_length,
+        client_token=f"{creation.client_token[:48]}-cidr",
+    )
+
+
+def pool_refresh(*, pool: IpamPool) -> IpamPool:
+    """Read the pool, its CIDRs and its allocations from AWS again."""
+    client = ec2_client()
+    response = call_aws(client.describe_ipam_pools, IpamPoolIds=[pool.pool_id])
+    pools = response["IpamPools"]
+    if not pools:
+        raise AwsRefused(f"AWS no longer has {pool.pool_id}.", code="NotFound")
+    pool = mirror.save_pool(pools[0])
+    pool_refresh_space(pool=pool)
+    return pool
+
+
+def pool_refresh_space(*, pool: IpamPool) -> None:
+    client = ec2_client()
+    cidrs = _all_pages(client, "get_ipam_pool_cidrs", "IpamPoolCidrs", IpamPoolId=pool.pool_id)
+    allocations = _all_pages(
+        client, "get_ipam_pool_allocations", "IpamPoolAllocations", IpamPoolId=pool.pool_id
+    )
+    with transaction.atomic():
+        mirror.save_cidrs((pool, c) for c in cidrs)
+        mirror.save_allocations((pool, a) for a in allocations)
+        _mark_missing(pool.cidrs.exclude(cidr_id__in=[c["IpamPoolCidrId"] for c in cidrs]))
+        _mark_missing(
+            pool.allocations.exclude(
+                allocation_id__in=[a["IpamPoolAllocationId"] for a in allocations]
+            )
+        )
+
+
+def _mark_missing(queryset: Any) -> None:
+    from django.utils import timezone
+
+    queryset.filter(missing_since__isnull=True).update(missing_since=timezone.now())
+
+
+def _all_pages(client: Any, method: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = call_aws(
+            getattr(client, method), **params, **({"NextToken": token} if token else {})
+        )
+        items.extend(page.get(key, []))
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
+def pool_provision_cidr(
+    *,
+    pool: IpamPool,
+    cidr: str = "",
+    netmask_length: int | None = None,
+    client_token: str | None = None,
+) -> None:
+    params: dict[str, Any] = {"IpamPoolId": pool.pool_id}
+    if cidr:
+        params["Cidr"] = cidr
+    else:
+        params["NetmaskLength"] = netmask_length
+    if client_token:
+        params["ClientToken"] = client_token
+    response = call_aws(ec2_client().provision_ipam_pool_cidr, **params)
+    mirror.save_cidrs([(pool, response["IpamPoolCidr"])])
+
+
+def pool_allocate(
+    *, pool: IpamPool, cidr: str = "", netmask_length: int | None = None, description: str = ""
+) -> IpamPoolAllocation:
+    params: dict[str, Any] = {"IpamPoolId": pool.pool_id, "ClientToken": new_client_token()}
+    if cidr:
+        params["Cidr"] = cidr
+    elif netmask_length is not None:
+        params["NetmaskLength"] = netmask_length
+    if description:
+        params["Description"] = description
+    response = call_aws(ec2_client().allocate_ipam_pool_cidr, **params)
+    data = response["IpamPoolAllocation"]
+    return mirror.save_allocations([(pool, data)])[data["IpamPoolAllocationId"]]
+
+
+def allocation_release(*, allocation: IpamPoolAllocation) -> None:
+    call_aws(
+        ec2_client().release_ipam_pool_allocation,
+        IpamPoolId=allocation.pool.pool_id,
+        IpamPoolAllocationId=allocation.allocation_id,
+        Cidr=allocation.cidr,
+    )
+    _mark_missing(IpamPoolAllocation.objects.filter(pk=allocation.pk))
+
+
+def pool_delete(*, pool: IpamPool, cascade: bool = False) -> IpamPool:
+    response = call_aws(ec2_client().delete_ipam_pool, IpamPoolId=pool.pool_id, Cascade=cascade)
+    return mirror.save_pool(response["IpamPool"])
+
+
+__all__ = [
+    "AwsError",
+    "AwsNotAuthorised",
+    "FirstCidr",
+    "PoolSpec",
+    "allocation_release",
+    "new_client_token",
+    "pool_allocate",
+    "pool_check_permissions",
+    "pool_create",
+    "pool_delete",
+    "pool_provision_cidr",
+    "pool_provision_first_cidr",
+    "pool_refresh",
+    "pool_refresh_space",
+]

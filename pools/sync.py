@@ -1,0 +1,153 @@
+"""Import what AWS has into the mirror: IPAMs, scopes, pools (all pages), CIDRs, allocations.
+
+Writes go in bulk, a page at a time, so SQL queries grow with pages, not with pools. What AWS
+no longer has is marked (``missing_since``), never deleted. A second run changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from pools import mirror
+from pools.aws import call_aws, ec2_client
+from pools.mirror import UpsertCounts
+from pools.models import Ipam, IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope
+
+PAGE_SIZE = 1000
+SPACE_WORKERS = 4  # concurrent GetIpamPoolCidrs / GetIpamPoolAllocations calls
+SPACE_BATCH = 200  # pools whose CIDRs and allocations are written together
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SyncReport:
+    counts: dict[str, UpsertCounts] = field(default_factory=dict)
+    missing: dict[str, int] = field(default_factory=dict)
+    links_changed: int = 0
+    pages: int = 0
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(
+            self.links_changed
+            or any(c.created or c.changed for c in self.counts.values())
+            or any(self.missing.values())
+        )
+
+    def lines(self) -> list[str]:
+        out = []
+        for kind, c in self.counts.items():
+            out.append(
+                f"{kind}: {c.created} new, {c.changed} changed, {c.unchanged} unchanged, "
+                f"{self.missing.get(kind, 0)} no longer in AWS"
+            )
+        out.append(f"source links changed: {self.links_changed}")
+        return out
+
+
+def pages(method: Callable[..., dict[str, Any]], key: str, **params: Any) -> Iterator[list[dict]]:
+    token = None
+    while True:
+        response = call_aws(method, **params, **({"NextToken": token} if token else {}))
+        yield response.get(key, [])
+        token = response.get("NextToken")
+        if not token:
+            return
+
+
+def _mark_missing(model: type, started: Any, **scope: Any) -> int:
+    """Rows a sync did not see (their ``last_synced_at`` is older than the sync)."""
+    return (
+        model.objects.filter(missing_since__isnull=True, **scope)
+        .exclude(last_synced_at__gte=started)
+        .update(missing_since=timezone.now())
+    )
+
+
+def sync_all(*, include_space: bool = True, progress: Progress | None = None) -> SyncReport:
+    progress = progress or (lambda message: None)
+    client = ec2_client()
+    report = SyncReport()
+    started = timezone.now()
+
+    counts = report.counts.setdefault("IPAMs", UpsertCounts())
+    ipams: dict[str, Ipam] = {}
+    for page in pages(client.describe_ipams, "Ipams", MaxResults=PAGE_SIZE):
+        ipams.update(mirror.upsert_ipams(page, counts))
+    ipams_by_arn = {i.arn: i for i in ipams.values()}
+    report.missing["IPAMs"] = _mark_missing(Ipam, started)
+    progress(f"IPAMs: {len(ipams)}")
+
+    counts = report.counts.setdefault("scopes", UpsertCounts())
+    scopes: dict[str, IpamScope] = {}
+    for page in pages(client.describe_ipam_scopes, "IpamScopes", MaxResults=PAGE_SIZE):
+        scopes.update(mirror.upsert_scopes(page, ipams_by_arn, counts))
+    scopes_by_arn = {s.arn: s for s in scopes.values()}
+    report.missing["scopes"] = _mark_missing(IpamScope, started)
+    progress(f"scopes: {len(scopes)}")
+
+    counts = report.counts.setdefault("pools", UpsertCounts())
+    seen = 0
+    for page in pages(client.describe_ipam_pools, "IpamPools", MaxResults=PAGE_SIZE):
+        with transaction.atomic():
+            mirror.upsert_pools(
+                page, ipams_by_arn=ipams_by_arn, scopes_by_arn=scopes_by_arn, counts=counts
+            )
+        seen += len(page)
+        report.pages += 1
+        progress(f"pools: {seen}")
+    report.links_changed = mirror.link_sources()
+    report.missing["pools"] = _mark_missing(IpamPool, started)
+
+    if include_space:
+        _sync_space(client, report, started, progress)
+    return report
+
+
+def _sync_space(client: Any, report: SyncReport, started: Any, progress: Progress) -> None:
+    """CIDRs and allocations: two calls per pool (AWS has no bulk form), written in batches."""
+    cidr_counts = report.counts.setdefault("pool CIDRs", UpsertCounts())
+    allocation_counts = report.counts.setdefault("allocations", UpsertCounts())
+    pools = list(IpamPool.objects.filter(missing_since__isnull=True).only("id", "pool_id"))
+
+    def fetch(pool: IpamPool) -> tuple[IpamPool, list[dict], list[dict]]:
+        cidrs = [
+            c
+            for page in pages(
+                client.get_ipam_pool_cidrs,
+                "IpamPoolCidrs",
+                IpamPoolId=pool.pool_id,
+                MaxResults=PAGE_SIZE,
+            )
+            for c in page
+        ]
+        allocations = [
+            a
+            for page in pages(
+                client.get_ipam_pool_allocations, "IpamPoolAllocations", IpamPoolId=pool.pool_id
+            )
+            for a in page
+        ]
+        return pool, cidrs, allocations
+
+    done = 0
+    with ThreadPoolExecutor(max_workers=SPACE_WORKERS) as executor:
+        for start in range(0, len(pools), SPACE_BATCH):
+            batch = list(executor.map(fetch, pools[start : start + SPACE_BATCH]))
+            with transaction.atomic():
+                mirror.save_cidrs(((p, c) for p, cidrs, _ in batch for c in cidrs), cidr_counts)
+                mirror.save_allocations(
+                    ((p, a) for p, _, allocations in batch for a in allocations),
+                    allocation_counts,
+                )
+            done += len(batch)
+            progress(f"CIDRs and allocations: {done}/{len(pools)} pools")
+    report.missing["pool CIDRs"] = _mark_missing(IpamPoolCidr, started)
+    report.missing["allocations"] = _mark_missing(IpamPoolAllocation, started)
