@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from pools.models import Ipam, IpamScope
+from pools.models import (
+    CidrState,
+    Ipam,
+    IpamPool,
+    IpamPoolAllocation,
+    IpamPoolCidr,
+    IpamScope,
+    PoolCreation,
+    State,
+)
+
+SETTLING_CIDR_STATES = frozenset({CidrState.PENDING_PROVISION, CidrState.PENDING_DEPROVISION})
+FAILED_STATES = frozenset({State.CREATE_FAILED, State.DELETE_COMPLETE, State.DELETE_IN_PROGRESS})
 
 
 def ipams_with_scopes() -> QuerySet[Ipam]:
@@ -14,3 +28,50 @@ def ipams_with_scopes() -> QuerySet[Ipam]:
     return Ipam.objects.filter(missing_since__isnull=True).prefetch_related(
         Prefetch("scopes", queryset=scopes.filter(missing_since__isnull=True))
     )
+
+
+def scope_pools(scope: IpamScope) -> QuerySet[IpamPool]:
+    return (
+        IpamPool.objects.filter(scope=scope, missing_since__isnull=True)
+        .prefetch_related(live_cidrs())
+        .order_by("depth", "name", "pool_id")
+    )
+
+
+def live_cidrs() -> Prefetch:
+    return Prefetch(
+        "cidrs",
+        queryset=IpamPoolCidr.objects.filter(missing_since__isnull=True).order_by("cidr"),
+    )
+
+
+def pool_with_space() -> QuerySet[IpamPool]:
+    return IpamPool.objects.select_related("scope__ipam", "source_pool").prefetch_related(
+        live_cidrs(),
+        Prefetch(
+            "allocations", queryset=IpamPoolAllocation.objects.filter(missing_since__isnull=True)
+        ),
+    )
+
+
+def pool_page(pool: IpamPool) -> dict[str, Any]:
+    """What the pool page shows besides the pool: its children, and whether it is settling."""
+    cidrs = list(pool.cidrs.all())
+    creation = PoolCreation.objects.filter(pool=pool).first()
+    awaiting_first_cidr = bool(
+        creation
+        and (creation.first_cidr or creation.first_netmask_length is not None)
+        and not cidrs
+        and pool.state not in FAILED_STATES
+    )
+    settling = (
+        pool.is_settling
+        or awaiting_first_cidr
+        or any(c.state in SETTLING_CIDR_STATES for c in cidrs)
+    )
+    return {
+        "children": pool.children.filter(missing_since__isnull=True).order_by("name", "pool_id"),
+        "cidr_list": cidrs,
+        "settling": settling,
+        "creation": creation,
+    }

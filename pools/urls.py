@@ -7,4 +7,11 @@ from pools import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("scopes/<str:scope_id>/", views.scope_detail, name="scope_detail"),
+    path("pools/new/", views.pool_new, name="pool_new"),
+    path(
+        "pools/new/check-permissions/", views.pool_check_permissions, name="pool_check_permissions"
+    ),
+    path("pools/<str:pool_id>/", views.pool_detail, name="pool_detail"),
+    path("pools/<str:pool_id>/status/", views.pool_status, name="pool_status"),
 ]

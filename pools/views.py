@@ -1,12 +1,27 @@
+"""Pages. Plain function views; an htmx request gets just the partial it swaps in."""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_not_required
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from typing import Any
 
-from pools import selectors
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pools import selectors, services
+from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable
+from pools.forms import PoolForm
+from pools.models import IpamPool, IpamScope
+
+# A change in the key field re-renders these parts of the form (never the field being typed in).
+DEPENDENT_PARTS = {
+    "scope": {"source_pool", "locale", "public", "first_cidr"},
+    "address_family": {"source_pool", "public", "netmasks"},
+    "source_pool": {"locale", "first_cidr"},
+    "public_ip_source": {"public"},
+}
 
 
 @require_GET
@@ -23,3 +38,148 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
+    scope = get_object_or_404(IpamScope.objects.select_related("ipam"), scope_id=scope_id)
+    return render(
+        request, "pools/scope_detail.html", {"scope": scope, "pools": selectors.scope_pools(scope)}
+    )
+
+
+def _initial(query: QueryDict) -> dict[str, Any]:
+    """Prefill from the link that opened the form: a scope, a source pool, a free block."""
+    initial: dict[str, Any] = {}
+    source = IpamPool.objects.select_related("scope").filter(pool_id=query.get("source")).first()
+    if source is not None:
+        initial.update(
+            scope=source.scope,
+            source_pool=source,
+            address_family=source.address_family,
+            locale=source.locale,
+        )
+    elif scope := IpamScope.objects.filter(scope_id=query.get("scope")).first():
+        initial["scope"] = scope
+    if query.get("family") in ("ipv4", "ipv6"):
+        initial["address_family"] = query["family"]
+    if query.get("cidr"):
+        initial["first_cidr"] = query["cidr"]
+    return initial
+
+
+def _with_extra_tag_row(data: QueryDict, prefix: str) -> QueryDict:
+    data = data.copy()
+    key = f"{prefix}-TOTAL_FORMS"
+    data[key] = str(int(data.get(key) or 0) + 1)
+    return data
+
+
+@permission_required("pools.add_ipampool", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def pool_new(request: HttpRequest) -> HttpResponse:
+    template = "pools/pool_form.html"
+    if request.method == "GET":
+        return render(request, template, {"form": PoolForm(initial=_initial(request.GET))})
+
+    if request.POST.get("_add_row") in ("tag", "arts"):
+        prefix = request.POST["_add_row"]
+        form = PoolForm(_with_extra_tag_row(request.POST, prefix))
+        partial = f"#{prefix}-rows" if request.htmx else ""
+        return render(request, template + partial, {"form": form})
+
+    form = PoolForm(request.POST)
+    if request.htmx and request.POST.get("_live") is not None:
+        return _live_validation(request, form)
+
+    if form.is_valid():
+        try:
+            pool = services.pool_create(
+                spec=form.spec(),
+                client_token=form.cleaned_data["client_token"],
+                first_cidr=form.first_cidr_request(),
+                user=request.user,
+            )
+        except AwsError as err:
+            _explain_aws_error(form, err)
+        else:
+            return redirect("pool_detail", pool_id=pool.pool_id)
+    return render(request, template, {"form": form})
+
+
+def _live_validation(request: HttpRequest, form: PoolForm) -> HttpResponse:
+    """Errors for every field, swapped in out of band; inputs are never replaced."""
+    trigger = request.POST.get("_live", "")
+    parts = DEPENDENT_PARTS.get(trigger, set())
+    if trigger == "source_pool":
+        form.adopt_source_locale()
+    form.is_valid()
+    form.drop_required_errors()
+    return render(
+        request, "pools/pool_form.html#live", {"form": form, "parts": parts, "trigger": trigger}
+    )
+
+
+def _explain_aws_error(form: PoolForm, err: AwsError) -> None:
+    if isinstance(err, AwsUnavailable):
+        form.add_aws_error(
+            None, f"{err.message} Your input is kept: submit again to retry.", err.code
+        )
+    elif isinstance(err, AwsNotAuthorised):
+        form.add_aws_error(None, err.message, err.code)
+    elif err.code == "IdempotentParameterMismatch":
+        form.renew_client_token()
+        form.add_aws_error(
+            None,
+            "This form was already submitted with other values. Check them and submit again.",
+            err.code,
+        )
+    else:
+        assert isinstance(err, AwsRefused)
+        form.add_aws_error(err.member, f"AWS refused: {err.message}", err.code)
+
+
+@permission_required("pools.add_ipampool", raise_exception=True)
+@require_POST
+def pool_check_permissions(request: HttpRequest) -> HttpResponse:
+    """DryRun the CreateIpamPool call the form would make: permissions only."""
+    form = PoolForm(request.POST)
+    spec = form.spec() if form.is_valid() else form.minimal_spec()
+    outcome: dict[str, Any]
+    if spec is None:
+        outcome = {"ok": False, "message": "Choose a scope first."}
+    else:
+        try:
+            services.pool_check_permissions(spec=spec)
+            outcome = {
+                "ok": True,
+                "message": "Allowed: AWS says this call would succeed. "
+                "(DryRun checks permissions only.)",
+            }
+        except AwsError as err:
+            outcome = {"ok": False, "message": err.message}
+    return render(request, "pools/pool_form.html#permission-result", {"outcome": outcome})
+
+
+@require_GET
+def pool_detail(request: HttpRequest, pool_id: str) -> HttpResponse:
+    pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
+    return render(request, "pools/pool_detail.html", {"pool": pool, **selectors.pool_page(pool)})
+
+
+@require_GET
+def pool_status(request: HttpRequest, pool_id: str) -> HttpResponse:
+    """The pool's state, read again from AWS; polled while anything is still settling."""
+    pool = get_object_or_404(IpamPool, pool_id=pool_id)
+    error = ""
+    try:
+        pool = services.pool_refresh(pool=pool)
+        services.pool_provision_first_cidr(pool=pool)
+    except AwsError as err:
+        error = err.message
+    pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
+    return render(
+        request,
+        "pools/pool_detail.html#status",
+        {"pool": pool, "refresh_error": error, **selectors.pool_page(pool)},
+    )

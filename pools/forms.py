@@ -1,0 +1,583 @@
+"""The pool creation form: every CreateIpamPool member, checked by the rules of AWS.
+
+Checks come from :mod:`pools.rules` and :mod:`pools.addressing` (the same code the local
+endpoint runs) over facts read from the database, never from an AWS call, so the form can run
+on every keystroke. The same checks run again on submit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from netaddr import IPNetwork
+
+from pools import addressing, rules
+from pools.models import (
+    AddressFamily,
+    AwsService,
+    CidrState,
+    IpamPool,
+    IpamScope,
+    PublicIpSource,
+    State,
+)
+from pools.services import FirstCidr, PoolSpec, new_client_token
+
+# CreateIpamPool member -> the form field that shows its errors.
+FIELD_FOR_MEMBER = {
+    "IpamScopeId": "scope",
+    "SourceIpamPoolId": "source_pool",
+    "AddressFamily": "address_family",
+    "Locale": "locale",
+    "Description": "description",
+    "AutoImport": "auto_import",
+    "AllocationMinNetmaskLength": "allocation_min_netmask_length",
+    "AllocationMaxNetmaskLength": "allocation_max_netmask_length",
+    "AllocationDefaultNetmaskLength": "allocation_default_netmask_length",
+    "PubliclyAdvertisable": "publicly_advertisable",
+    "PublicIpSource": "public_ip_source",
+    "AwsService": "aws_service",
+    "SourceResource": "source_resource_id",
+    "Cidr": "first_cidr",
+    "NetmaskLength": "first_netmask_length",
+}
+
+PUBLIC_ONLY_REASON = "Only for pools in the public scope."
+ADVERTISABLE_REASON = "Only for IPv6 pools with BYOIP addresses in the public scope."
+LIVE_STATES_EXCLUDED = (State.DELETE_IN_PROGRESS, State.DELETE_COMPLETE)
+
+
+def field_for(member: str | None) -> str | None:
+    return FIELD_FOR_MEMBER.get(member or "")
+
+
+class PoolChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: IpamPool) -> str:
+        parts = [str(obj), f"depth {obj.depth}", obj.locale or "no locale"]
+        return " · ".join(parts)
+
+
+class TagForm(forms.Form):
+    key = forms.CharField(required=False, max_length=200, label="Key")
+    value = forms.CharField(required=False, max_length=400, label="Value")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        key, value = data.get("key", ""), data.get("value", "")
+        if key or value:
+            for violation in rules.check_tags([(key, value)]):
+                field = "value" if violation.code == "tag_value_too_long" else "key"
+                self.add_error(field, ValidationError(violation.message, code=violation.code))
+        return data
+
+
+class BaseTagFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        pairs = self.pairs()
+        for violation in rules.check_tags(pairs):
+            if violation.code in ("too_many_tags", "tag_key_duplicate"):
+                raise ValidationError(violation.message, code=violation.code)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        out = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if data.get("key") and not data.get("DELETE"):
+                out.append((data["key"], data.get("value", "")))
+        return out
+
+
+TagFormSet = forms.formset_factory(
+    TagForm,
+    formset=BaseTagFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=rules.MAX_TAGS,
+    absolute_max=rules.MAX_TAGS + 10,
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the form has worked out about the pool it would create."""
+
+    depth: int | None = None
+    operating_regions: tuple[str, ...] = ()
+    netmask_range: tuple[int, int] | None = None
+    next_free_cidr: str = ""
+    next_free_length: int | None = None
+    free_blocks: tuple[str, ...] = ()
+    scope_type: str = ""
+    source_locale: str = ""
+
+
+class PoolForm(forms.Form):
+    scope = forms.ModelChoiceField(
+        queryset=IpamScope.objects.filter(missing_since__isnull=True).select_related("ipam"),
+        to_field_name="scope_id",
+        empty_label="Choose a scope",
+        help_text="Pools are created in the IPAM's home Region.",
+    )
+    address_family = forms.ChoiceField(
+        choices=AddressFamily.choices, initial=AddressFamily.IPV4, widget=forms.RadioSelect
+    )
+    source_pool = PoolChoiceField(
+        queryset=IpamPool.objects.none(),
+        to_field_name="pool_id",
+        required=False,
+        empty_label="None: a top-level pool",
+        help_text="The pool this one takes its space from.",
+    )
+    locale = forms.CharField(
+        required=False,
+        max_length=64,
+        help_text="The Region where the pool's space may be used. Leave empty for no locale.",
+        widget=forms.TextInput(
+            attrs={"list": "locale-options", "autocomplete": "off", "placeholder": "e.g. us-east-1"}
+        ),
+    )
+    description = forms.CharField(
+        required=False, max_length=1000, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    auto_import = forms.BooleanField(
+        required=False,
+        label="Auto-import",
+        help_text="Import resources whose CIDRs fall in this pool (needs a locale to do anything).",
+    )
+    allocation_min_netmask_length = forms.IntegerField(
+        required=False,
+        label="Minimum netmask length",
+        help_text="The largest allocation allowed (shortest prefix).",
+        widget=forms.NumberInput(attrs={"min": 0, "max": 128, "inputmode": "numeric"}),
+    )
+    allocation_default_netmask_length = forms.IntegerField(
+        required=False,
+        label="Default netmask length",
+        help_text="Used when an allocation asks for no size.",
+        widget=forms.NumberInput(attrs={"min": 0, "max": 128, "inputmode": "numeric"}),
+    )
+    allocation_max_netmask_length = forms.IntegerField(
+        required=False,
+        label="Maximum netmask length",
+        help_text="The smallest allocation allowed (longest prefix).",
+        widget=forms.NumberInput(attrs={"min": 0, "max": 128, "inputmode": "numeric"}),
+    )
+    public_ip_source = forms.ChoiceField(
+        required=False,
+        label="Public IP source",
+        choices=[("", "Default (BYOIP)"), *PublicIpSource.choices],
+    )
+    aws_service = forms.ChoiceField(
+        required=False,
+        label="AWS service",
+        choices=[("", "Not set"), *AwsService.choices],
+    )
+    publicly_advertisable = forms.NullBooleanField(
+        required=False,
+        label="Publicly advertisable",
+        widget=forms.Select(choices=[("unknown", "Not set"), ("true", "Yes"), ("false", "No")]),
+    )
+    source_resource_id = forms.CharField(
+        required=False,
+        label="VPC ID",
+        max_length=128,
+        help_text="Plan space for an existing VPC (SourceResource).",
+        widget=forms.TextInput(attrs={"placeholder": "vpc-0abc…", "autocomplete": "off"}),
+    )
+    source_resource_region = forms.CharField(required=False, label="VPC Region", max_length=32)
+    source_resource_owner = forms.CharField(
+        required=False, label="VPC owner account", max_length=32
+    )
+    first_cidr = forms.CharField(
+        required=False,
+        label="CIDR to provision",
+        max_length=64,
+        help_text="Provisioned as soon as the pool is created.",
+        widget=forms.TextInput(
+            attrs={"placeholder": "e.g. 10.0.0.0/16", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    first_netmask_length = forms.IntegerField(
+        required=False,
+        label="…or a netmask length",
+        help_text="AWS picks the lowest free block of this size in the source pool.",
+        widget=forms.NumberInput(attrs={"min": 0, "max": 128, "inputmode": "numeric"}),
+    )
+    client_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and not self.initial.get("client_token"):
+            self.initial["client_token"] = new_client_token()
+        self.tags = TagFormSet(self.data or None, prefix="tag", form_kwargs={"label_suffix": ""})
+        self.allocation_tags = TagFormSet(
+            self.data or None, prefix="arts", form_kwargs={"label_suffix": ""}
+        )
+        self.plan = Plan()
+        scope = self._chosen("scope")
+        self.fields["source_pool"].queryset = source_pool_choices(scope, self._chosen_family())
+        self.fields["publicly_advertisable"].disabled = not self.advertisable_applies
+        for form in (self, *self.tags, *self.allocation_tags):
+            for name, field in form.fields.items():
+                field.widget.attrs.setdefault(
+                    "aria-describedby",
+                    f"{form[name].auto_id}_helptext {form[name].auto_id}_error",
+                )
+
+    # --- what the user has chosen so far (also before the form is valid) -------------------
+
+    def _raw(self, name: str) -> Any:
+        if self.is_bound:
+            return self.data.get(self.add_prefix(name))
+        return self.initial.get(name)
+
+    def _chosen(self, name: str) -> Any:
+        value = self._raw(name)
+        if isinstance(value, IpamScope | IpamPool) or not value:
+            return value or None
+        field = self.fields[name]
+        try:
+            return field.queryset.get(**{field.to_field_name: value})
+        except (field.queryset.model.DoesNotExist, ValueError):
+            return None
+
+    def _chosen_family(self) -> str:
+        value = self._raw("address_family")
+        return value if value in AddressFamily.values else AddressFamily.IPV4
+
+    @property
+    def chosen_scope(self) -> IpamScope | None:
+        return self._chosen("scope")
+
+    @property
+    def chosen_source(self) -> IpamPool | None:
+        return self._chosen("source_pool")
+
+    @property
+    def formsets(self) -> tuple[BaseTagFormSet, BaseTagFormSet]:
+        return self.tags, self.allocation_tags
+
+    advertisable_reason = ADVERTISABLE_REASON
+
+    def shown_fields(self) -> list[forms.BoundField]:
+        """The fields the page shows for the current choices (others don't apply)."""
+        hidden = set()
+        if not self.is_public_scope:
+            hidden |= {"public_ip_source", "aws_service", "publicly_advertisable"}
+        if self.chosen_source is None:
+            hidden.add("first_netmask_length")
+        return [f for f in self if not f.is_hidden and f.name not in hidden]
+
+    @property
+    def locale_options(self) -> list[str]:
+        """The Regions a locale may name: the IPAM's operating Regions."""
+        scope = self.chosen_scope
+        return list(scope.ipam.operating_regions) if scope else []
+
+    @property
+    def is_public_scope(self) -> bool:
+        scope = self.chosen_scope
+        return scope is not None and scope.scope_type == "public"
+
+    @property
+    def advertisable_applies(self) -> bool:
+        return rules.publicly_advertisable_allowed(
+            scope_type="public" if self.is_public_scope else "private",
+            address_family=self._chosen_family(),
+            public_ip_source=self._raw("public_ip_source") or None,
+        )
+
+    # --- validation ---------------------------------------------------------------------
+
+    def is_valid(self) -> bool:
+        form_valid = super().is_valid()
+        tags_valid = self.tags.is_valid()
+        allocation_tags_valid = self.allocation_tags.is_valid()
+        return form_valid and tags_valid and allocation_tags_valid
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        scope: IpamScope | None = data.get("scope")
+        family = data.get("address_family") or self._chosen_family()
+        source: IpamPool | None = data.get("source_pool")
+        if scope is None:
+            return data
+        regions = tuple(scope.ipam.operating_regions)
+        source_facts = pool_facts(source) if source else None
+        limit = rules.netmask_limit(family)
+        self.plan = Plan(
+            depth=rules.child_depth(source_facts),
+            operating_regions=regions,
+            scope_type=scope.scope_type,
+            source_locale=source.locale if source else "",
+            netmask_range=rules.effective_netmask_range(
+                family,
+                data.get("allocation_min_netmask_length"),
+                data.get("allocation_max_netmask_length"),
+            ),
+        )
+        if not self.is_public_scope:
+            for name in ("public_ip_source", "aws_service"):
+                data[name] = data.get(name) or ""
+        violations = rules.check_create_pool(
+            scope_id=scope.scope_id,
+            scope_type=scope.scope_type,
+            operating_regions=regions,
+            address_family=family,
+            locale=rules.normalise_locale(data.get("locale", "").strip()),
+            source=source_facts,
+            min_netmask=data.get("allocation_min_netmask_length"),
+            max_netmask=data.get("allocation_max_netmask_length"),
+            default_netmask=data.get("allocation_default_netmask_length"),
+            publicly_advertisable=data.get("publicly_advertisable"),
+            public_ip_source=data.get("public_ip_source") or None,
+            aws_service=data.get("aws_service") or None,
+            source_resource=self._source_resource(data),
+        )
+        for violation in violations:
+            self._add_violation(violation)
+        self._check_first_cidr(data, family, limit, source, scope)
+        return data
+
+    def _add_violation(self, violation: rules.Violation) -> None:
+        field = field_for(violation.field)
+        if field is not None and field in self.errors:
+            return  # one message per field is enough
+        self.add_error(field, ValidationError(violation.message, code=violation.code))
+
+    def _source_resource(self, data: dict[str, Any]) -> dict[str, str] | None:
+        if not data.get("source_resource_id"):
+            return None
+        resource = {"ResourceId": data["source_resource_id"], "ResourceType": "vpc"}
+        if data.get("source_resource_region"):
+            resource["ResourceRegion"] = data["source_resource_region"]
+        if data.get("source_resource_owner"):
+            resource["ResourceOwner"] = data["source_resource_owner"]
+        return resource
+
+    def _check_first_cidr(
+        self,
+        data: dict[str, Any],
+        family: str,
+        limit: int,
+        source: IpamPool | None,
+        scope: IpamScope,
+    ) -> None:
+        text = (data.get("first_cidr") or "").strip()
+        length = data.get("first_netmask_length")
+        if text and length is not None:
+            self.add_error(
+                "first_netmask_length",
+                ValidationError(
+                    "Give a CIDR or a netmask length, not both.", code="cidr_and_netmask"
+                ),
+            )
+            return
+        if length is not None and not 0 <= length <= limit:
+            self.add_error(
+                "first_netmask_length",
+                ValidationError(
+                    f"A netmask length for {family} is between 0 and {limit}.",
+                    code="netmask_out_of_range",
+                ),
+            )
+            return
+        if length is not None and source is None:
+            self.add_error(
+                "first_netmask_length",
+                ValidationError(
+                    "A netmask length needs a source pool to take the space from; give a CIDR.",
+                    code="netmask_without_source",
+                ),
+            )
+            return
+        network = None
+        if text:
+            parsed = addressing.parse_cidr(text, family, field="Cidr")
+            if parsed.violation:
+                self._add_violation(parsed.violation)
+                return
+            network = parsed.network
+        if source is not None:
+            self._check_in_source(network, length, source)
+        elif network is not None:
+            clash = top_level_overlap(scope, network)
+            if clash:
+                self.add_error(
+                    "first_cidr",
+                    ValidationError(
+                        f"{network} overlaps {clash[1]}, provisioned to {clash[0]} in this scope.",
+                        code="cidr_overlaps_top_level",
+                    ),
+                )
+
+    def _check_in_source(
+        self, network: IPNetwork | None, length: int | None, source: IpamPool
+    ) -> None:
+        space, used = source_space(source)
+        low, high = source.allocation_min_netmask_length, source.allocation_max_netmask_length
+        wanted = network.prefixlen if network is not None else length
+        if wanted is None:  # nothing typed yet: suggest the source's default size
+            natural = space[0].prefixlen + 1 if space else low
+            wanted = source.allocation_default_netmask_length or min(high, max(low, natural))
+        suggestion = None
+        if low <= wanted <= high:
+            suggestion = addressing.lowest_free_block(space, used, wanted)
+        self.plan = replace(
+            self.plan,
+            next_free_cidr=str(suggestion) if suggestion else "",
+            next_free_length=wanted,
+            free_blocks=tuple(str(b) for b in addressing.free_blocks(space, used)[:8]),
+        )
+        if not space:
+            target = "first_cidr" if network is not None else "first_netmask_length"
+            if network is not None or length is not None:
+                self.add_error(
+                    target,
+                    ValidationError(
+                        f"The source pool {source.pool_id} has no provisioned CIDR yet.",
+                        code="source_pool_has_no_space",
+                    ),
+                )
+            return
+        if network is not None:
+            violation = addressing.check_in_free_space(
+                network,
+                space=space,
+                used=used,
+                min_netmask=low,
+                max_netmask=high,
+                field="Cidr",
+                pool_label=f"the source pool {source.pool_id}",
+            )
+            if violation:
+                self._add_violation(violation)
+        elif length is not None:
+            if not low <= length <= high:
+                self.add_error(
+                    "first_netmask_length",
+                    ValidationError(
+                        f"The source pool allows netmask lengths /{low} to /{high}.",
+                        code="cidr_netmask_outside_pool_rules",
+                    ),
+                )
+            elif suggestion is None:
+                self.add_error(
+                    "first_netmask_length",
+                    ValidationError(
+                        f"The source pool has no free /{length} left.", code="cidr_not_available"
+                    ),
+                )
+
+    # --- results ------------------------------------------------------------------------
+
+    def spec(self) -> PoolSpec:
+        data = self.cleaned_data
+        return PoolSpec(
+            scope=data["scope"],
+            address_family=data["address_family"],
+            source_pool=data.get("source_pool"),
+            locale=(data.get("locale") or "").strip(),
+            description=data.get("description", ""),
+            auto_import=data.get("auto_import", False),
+            allocation_min_netmask_length=data.get("allocation_min_netmask_length"),
+            allocation_max_netmask_length=data.get("allocation_max_netmask_length"),
+            allocation_default_netmask_length=data.get("allocation_default_netmask_length"),
+            allocation_resource_tags=dict(self.allocation_tags.pairs()),
+            tags=dict(self.tags.pairs()),
+            public_ip_source=data.get("public_ip_source", ""),
+            aws_service=data.get("aws_service", ""),
+            publicly_advertisable=data.get("publicly_advertisable"),
+            source_resource=self._source_resource(data),
+        )
+
+    def first_cidr_request(self) -> FirstCidr:
+        return FirstCidr(
+            cidr=(self.cleaned_data.get("first_cidr") or "").strip(),
+            netmask_length=self.cleaned_data.get("first_netmask_length"),
+        )
+
+    def add_aws_error(self, member: str | None, message: str, code: str) -> None:
+        self.add_error(field_for(member), ValidationError(message, code=code))
+
+    def minimal_spec(self) -> PoolSpec | None:
+        """The least CreateIpamPool request the input allows (to DryRun an unfinished form)."""
+        scope = self.chosen_scope
+        return PoolSpec(scope=scope, address_family=self._chosen_family()) if scope else None
+
+    def renew_client_token(self) -> None:
+        """A fresh token, for a submission AWS must treat as new."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("client_token")] = new_client_token()
+
+    def drop_required_errors(self) -> None:
+        """While the user types, an empty field is not yet an error."""
+        for name in list(self.errors):
+            kept = [e for e in self.errors[name].as_data() if e.code != "required"]
+            if kept:
+                self.errors[name] = self.error_class(kept, renderer=self.renderer)
+            else:
+                del self.errors[name]
+
+    def adopt_source_locale(self) -> bool:
+        """Fill an empty locale with the source pool's, which a child must share. True if done."""
+        source = self._chosen("source_pool")
+        if source is None or not source.locale or self._raw("locale"):
+            return False
+        self.data = self.data.copy()
+        self.data[self.add_prefix("locale")] = source.locale
+        return True
+
+
+def source_pool_choices(scope: IpamScope | None, family: str):
+    if scope is None:
+        return IpamPool.objects.none()
+    return (
+        IpamPool.objects.filter(scope=scope, address_family=family, missing_since__isnull=True)
+        .exclude(state__in=LIVE_STATES_EXCLUDED)
+        .order_by("depth", "name", "pool_id")
+    )
+
+
+def pool_facts(pool: IpamPool) -> rules.SourcePoolFacts:
+    return rules.SourcePoolFacts(
+        pool_id=pool.pool_id,
+        scope_id=pool.scope.scope_id,
+        address_family=pool.address_family,
+        state=pool.state,
+        pool_depth=pool.depth,
+        locale=pool.locale or None,
+    )
+
+
+def source_space(pool: IpamPool) -> tuple[list[IPNetwork], list[IPNetwork]]:
+    """A pool's provisioned CIDRs and what is allocated in it, as the mirror knows them."""
+    space = [
+        IPNetwork(c)
+        for c in pool.cidrs.filter(
+            state=CidrState.PROVISIONED, missing_since__isnull=True
+        ).values_list("cidr", flat=True)
+    ]
+    used = [
+        IPNetwork(c)
+        for c in pool.allocations.filter(missing_since__isnull=True).values_list("cidr", flat=True)
+    ]
+    return space, used
+
+
+def top_level_overlap(scope: IpamScope, network: IPNetwork) -> tuple[str, str] | None:
+    """The first top-level pool CIDR in ``scope`` that overlaps ``network``."""
+    rows = (
+        IpamPool.objects.filter(scope=scope, source_pool_aws_id="", missing_since__isnull=True)
+        .filter(Q(cidrs__state=CidrState.PROVISIONED) | Q(cidrs__state=CidrState.PENDING_PROVISION))
+        .values_list("pool_id", "cidrs__cidr")
+    )
+    for pool_id, cidr in rows:
+        if cidr and addressing.overlapping(network, [IPNetwork(cidr)]):
+            return pool_id, cidr
+    return None

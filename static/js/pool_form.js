@@ -1,0 +1,36 @@
+// The pool form: "Use it" buttons fill a field, and an input follows its live error region.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-fill]");
+    if (!button) return;
+    var input = document.getElementById(button.dataset.fill);
+    if (!input) return;
+    input.value = button.dataset.value;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.focus();
+  });
+
+  // Live validation swaps error regions only; keep aria-invalid on their inputs in step.
+  document.body.addEventListener("htmx:oobAfterSwap", function (event) {
+    var region = event.detail.target;
+    if (!region || !region.id || !region.id.endsWith("_error")) return;
+    var input = document.getElementById(region.id.slice(0, -"_error".length));
+    if (!input) return;
+    if (region.textContent.trim()) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    var group = document.getElementById(input.id + "_group");
+    if (group) group.classList.toggle("has-error", !!region.textContent.trim());
+  });
+
+  // One click, one submission: the ClientToken makes a second one harmless anyway.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("#pool-form")) return;
+    if (form.dataset.submitted) { event.preventDefault(); return; }
+    form.dataset.submitted = "1";
+    var button = form.querySelector("#create-button");
+    if (button) { button.setAttribute("aria-busy", "true"); button.textContent = "Creating…"; }
+  });
+})();
