@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.urls import reverse
+from netaddr import IPNetwork
 
+from pools import addressing, addressmap
 from pools.models import (
     CidrState,
     Ipam,
@@ -75,3 +79,33 @@ def pool_page(pool: IpamPool) -> dict[str, Any]:
         "settling": settling,
         "creation": creation,
     }
+
+
+def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
+    """The pool's CIDRs with its child pools, allocations and free space, to scale."""
+    space = [
+        IPNetwork(c.cidr)
+        for c in pool.cidrs.all()
+        if c.cidr and c.state in (CidrState.PROVISIONED, CidrState.PENDING_PROVISION)
+    ]
+    allocations = list(pool.allocations.all())
+    children = dict(
+        IpamPool.objects.filter(
+            pool_id__in=[a.resource_id for a in allocations if a.resource_type == "ipam-pool"]
+        ).values_list("pool_id", "name")
+    )
+    blocks = []
+    for allocation in allocations:
+        network = IPNetwork(allocation.cidr)
+        if allocation.resource_type == "ipam-pool" and allocation.resource_id:
+            label = children.get(allocation.resource_id) or allocation.resource_id
+            href = reverse("pool_detail", args=[allocation.resource_id])
+            blocks.append(addressmap.Block(network, "pool", label, href))
+        else:
+            label = allocation.description or allocation.resource_id or "allocation"
+            href = reverse("admin:pools_ipampoolallocation_change", args=[allocation.pk])
+            blocks.append(addressmap.Block(network, "allocation", label, href))
+    for free in addressing.free_blocks(space, [b.network for b in blocks]):
+        href = f"{reverse('pool_new')}?{urlencode({'source': pool.pool_id, 'cidr': str(free)})}"
+        blocks.append(addressmap.Block(free, "free", "free", href))
+    return addressmap.layout(space, blocks)

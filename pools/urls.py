@@ -8,10 +8,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("scopes/<str:scope_id>/", views.scope_detail, name="scope_detail"),
+    path("scopes/<str:scope_id>/tree/<str:pool_id>/", views.tree_children, name="tree_children"),
     path("pools/new/", views.pool_new, name="pool_new"),
     path(
         "pools/new/check-permissions/", views.pool_check_permissions, name="pool_check_permissions"
     ),
     path("pools/<str:pool_id>/", views.pool_detail, name="pool_detail"),
     path("pools/<str:pool_id>/status/", views.pool_status, name="pool_status"),
+    path("pools/<str:pool_id>/map/", views.pool_map, name="pool_map"),
 ]

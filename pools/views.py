@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pools import selectors, services
+from pools import selectors, services, tree
 from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable
 from pools.forms import PoolForm
 from pools.models import IpamPool, IpamScope
@@ -42,9 +42,45 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
+    """The scope's pool tree: top levels, open nodes from the URL, a search, or everything."""
     scope = get_object_or_404(IpamScope.objects.select_related("ipam"), scope_id=scope_id)
+    query = request.GET.get("q", "").strip()
+    open_ids = {i for i in request.GET.get("open", "").split(",") if i}
+    context: dict[str, Any] = {
+        "scope": scope,
+        "query": query,
+        "open_ids": open_ids,
+        "cap": tree.EXPAND_ALL_CAP,
+    }
+    if query:
+        context["nodes"], context["match_count"] = tree.search(scope, query)
+    elif request.GET.get("expand") == "all":
+        context["nodes"], context["total"] = tree.build_all(scope)
+        context["expand_all"] = True
+    else:
+        context["nodes"] = tree.build(scope, open_ids)
+    return render(request, "pools/scope_detail.html", context)
+
+
+@require_GET
+def tree_children(request: HttpRequest, scope_id: str, pool_id: str) -> HttpResponse:
+    """One node's children and free space, for expanding it in place."""
+    pool = get_object_or_404(
+        IpamPool.objects.only(*tree.TREE_FIELDS), scope__scope_id=scope_id, pool_id=pool_id
+    )
+    node = tree.children_of(pool)
     return render(
-        request, "pools/scope_detail.html", {"scope": scope, "pools": selectors.scope_pools(scope)}
+        request,
+        "pools/scope_detail.html#children",
+        {"node": node, "open_ids": set(), "scope": {"scope_id": scope_id}},
+    )
+
+
+@require_GET
+def pool_map(request: HttpRequest, pool_id: str) -> HttpResponse:
+    pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
+    return render(
+        request, "pools/pool_map.html", {"pool": pool, "map": selectors.pool_address_map(pool)}
     )
 
 
@@ -164,7 +200,15 @@ def pool_check_permissions(request: HttpRequest) -> HttpResponse:
 @require_GET
 def pool_detail(request: HttpRequest, pool_id: str) -> HttpResponse:
     pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
-    return render(request, "pools/pool_detail.html", {"pool": pool, **selectors.pool_page(pool)})
+    return render(
+        request,
+        "pools/pool_detail.html",
+        {
+            "pool": pool,
+            "address_map": selectors.pool_address_map(pool),
+            **selectors.pool_page(pool),
+        },
+    )
 
 
 @require_GET
