@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from pools import services
+from pools import services, tree
 from pools.aws import AwsError
 from pools.models import (
     Ipam,
@@ -208,6 +208,7 @@ class IpamPoolAdmin(MirrorAdmin):
     ]
     list_select_related = ["scope"]
     readonly_fields = [
+        "tree_link",
         "parent_link",
         "children_links",
         "tags_readable",
@@ -248,6 +249,17 @@ class IpamPoolAdmin(MirrorAdmin):
     @admin.display(description="children", ordering="child_total")
     def child_count(self, obj: IpamPool) -> int:
         return obj.child_total
+
+    @admin.display(description="in the tree")
+    def tree_link(self, obj: IpamPool) -> str:
+        url = reverse("scope_detail", args=[obj.scope.scope_id])
+        return format_html(
+            '<a href="{}{}#node-{}">Show {} in its scope\'s tree</a>',
+            url,
+            tree.tree_url(tree.ancestors(obj)),
+            obj.pool_id,
+            obj.pool_id,
+        )
 
     @admin.display(description="source pool")
     def parent_link(self, obj: IpamPool) -> str:
