@@ -151,6 +151,13 @@ def _validate(shape: Shape, name: str, value: Any) -> None:
     if kind == "structure":
         _validate_structure(shape, value)
     elif kind == "list":
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+            raise ApiError(
+                "InvalidParameterValue",
+                f"The parameter {name} must have between {low} and {high} items; "
+                f"it has {len(value)}.",
+            )
         for item in value:
             _validate(shape.member, name, item)
     elif kind == "string" and shape.enum and value not in shape.enum:

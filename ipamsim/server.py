@@ -16,6 +16,7 @@ from ipamsim.simulator import Simulator
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
+    disable_nagle_algorithm = True  # headers and body go out in two writes; do not wait for an ACK
     server: IpamServer
 
     def do_POST(self) -> None:

@@ -44,15 +44,38 @@ class Faults:
     deny_actions: set[str] = field(default_factory=set)
     throttle_rate: float = 0.0  # fraction of requests answered 503 RequestLimitExceeded
     latency: float = 0.0  # seconds added to every request
+    # fraction of changes (not Describe*/Get*) answered 400 ConcurrentMutationLimitExceeded
+    mutation_conflict_rate: float = 0.0
     fail_next_creates: int = 0  # the next N pools end in create-failed
     fail_message: str = "The pool could not be created."
     unreachable: bool = False  # in-process only: the client cannot connect at all
 
     def update(self, changes: dict[str, Any]) -> None:
-        for key, value in changes.items():
-            if not hasattr(self, key):
-                raise ValueError(f"unknown fault {key!r}")
-            setattr(self, key, set(value) if key == "deny_actions" else value)
+        """Change some faults; a wrong name or value raises ValueError and changes nothing."""
+        checked = {key: self._checked(key, value) for key, value in changes.items()}
+        for key, value in checked.items():
+            setattr(self, key, value)
+
+    def _checked(self, key: str, value: Any) -> Any:
+        if key not in self.__dataclass_fields__:
+            raise ValueError(f"unknown fault {key!r}")
+        if key == "deny_actions":
+            names = [value] if isinstance(value, str) else list(value)
+            if not all(isinstance(name, str) for name in names):
+                raise ValueError("deny_actions must be a list of action names")
+            return set(names)
+        default = self.__dataclass_fields__[key].default
+        if isinstance(default, bool | str):
+            if type(value) is not type(default):
+                raise ValueError(f"{key} must be a {type(default).__name__}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"{key} must be a number, at least 0")
+        if isinstance(default, int):
+            if value != int(value):
+                raise ValueError(f"{key} must be a whole number")
+            return int(value)
+        return float(value)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +165,16 @@ class Simulator:
         if request.pop("DryRun", False):
             raise ApiError(
                 "DryRunOperation", "Request would have succeeded, but DryRun flag is set."
+            )
+        if (
+            self.faults.mutation_conflict_rate
+            and not action.startswith(("Describe", "Get"))
+            and self._random.random() < self.faults.mutation_conflict_rate
+        ):
+            raise ApiError(
+                "ConcurrentMutationLimitExceeded",
+                "There are too many concurrent mutations for the requested resource. "
+                "Try again later.",
             )
         with self._lock:
             ctx = self._context(action, region)

@@ -64,11 +64,16 @@ class Store:
         self._removed.add(obj_id)
 
     def due(self, now: float) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Objects whose scheduled change (``_due``) has come, oldest first."""
+        """Objects whose scheduled change (``_due``) has come, oldest first, each once.
+
+        An object touched twice with the same ``_due`` has two entries in the heap.
+        """
+        seen: set[str] = set()
         while self._due and self._due[0][0] <= now:
             when, _, kind, obj_id = heapq.heappop(self._due)
             obj = self.objects[kind].get(obj_id)
-            if obj is not None and obj.get("_due") == when:
+            if obj is not None and obj.get("_due") == when and obj_id not in seen:
+                seen.add(obj_id)
                 yield kind, obj
 
     # --- idempotency tokens -----------------------------------------------------------------

@@ -28,7 +28,8 @@ def parse_cidr(text: str, address_family: str | None = None, *, field: str = "Ci
     """
     text = (text or "").strip()
     try:
-        if "/" not in text:
+        prefix = text.partition("/")[2]
+        if not (prefix.isascii() and prefix.isdigit()):  # netaddr would take " 8" and "+8"
             raise AddrFormatError(text)
         network = IPNetwork(text)
     except (AddrFormatError, ValueError, TypeError):

@@ -8,12 +8,13 @@ from netaddr import IPNetwork
 
 from ipamsim import listing
 from ipamsim.errors import ApiError
-from ipamsim.operations import Context, operation, tags_for
+from ipamsim.operations import DELETED, Context, operation, tags_for
 from ipamsim.operations.cidrs import _allocate, pool_allocations, provisioned_space, used_space
 from ipamsim.operations.pools import require_usable
 from pools import addressing, rules
 
 ALLOCATION_FILTERS = {
+    "ipam-pool-allocation-id": listing.member("IpamPoolAllocationId"),
     "cidr": listing.member("Cidr"),
     "resource-type": listing.member("ResourceType"),
     "resource-id": listing.member("ResourceId"),
@@ -31,9 +32,25 @@ def _networks(values: list[str], family: str, field: str) -> list[IPNetwork]:
     return networks
 
 
+def _allocation_pool(
+    ctx: Context, pool_id: str, *, include_deleted: bool = False
+) -> dict[str, Any]:
+    """The pool, seen from its home Region or from the Region of its locale.
+
+    [model] Allocate and Release say "The Region you use should be the IPAM pool locale", and
+    AWS's CLI example releases from there; the home Region is accepted as well [choice].
+    """
+    pool = ctx.store.get("pool", pool_id)
+    if pool is not None and (include_deleted or pool["State"] not in DELETED):
+        locale = rules.normalise_locale(pool["Locale"])
+        if locale is not None and (rules.local_zone_region(locale) or locale) == ctx.region:
+            return pool
+    return ctx.find("pool", pool_id, include_deleted=include_deleted)
+
+
 @operation("AllocateIpamPoolCidr")
 def allocate_ipam_pool_cidr(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    pool = ctx.find("pool", params["IpamPoolId"], include_deleted=False)
+    pool = _allocation_pool(ctx, params["IpamPoolId"])
     family = pool["AddressFamily"]
     if "Cidr" in params and "NetmaskLength" in params:
         raise ApiError(
@@ -110,7 +127,7 @@ def allocate_ipam_pool_cidr(ctx: Context, params: dict[str, Any]) -> dict[str, A
 
 @operation("GetIpamPoolAllocations")
 def get_ipam_pool_allocations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    pool = ctx.find("pool", params["IpamPoolId"])
+    pool = _allocation_pool(ctx, params["IpamPoolId"], include_deleted=True)
     allocations = pool_allocations(ctx, pool)
     wanted = params.get("IpamPoolAllocationId")
     if wanted is not None:
@@ -128,12 +145,14 @@ def get_ipam_pool_allocations(ctx: Context, params: dict[str, Any]) -> dict[str,
 
 @operation("ReleaseIpamPoolAllocation")
 def release_ipam_pool_allocation(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    pool = ctx.find("pool", params["IpamPoolId"], include_deleted=False)
+    pool = _allocation_pool(ctx, params["IpamPoolId"])
     allocation = ctx.store.get("allocation", params["IpamPoolAllocationId"])
+    parsed = addressing.parse_cidr(params["Cidr"])
     if (
         allocation is None
         or allocation["_pool"] != pool["IpamPoolId"]
-        or allocation["Cidr"] != params["Cidr"]
+        or parsed.network is None
+        or allocation["Cidr"] != str(parsed.network)
     ):
         raise ApiError(
             "InvalidParameterCombination",

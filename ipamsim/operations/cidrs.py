@@ -131,6 +131,11 @@ def provision_ipam_pool_cidr(ctx: Context, params: dict[str, Any]) -> dict[str, 
         network = addressing.lowest_free_block(
             [AMAZON_IPV6_SPACE], _top_level_space(ctx, pool), params["NetmaskLength"]
         )
+        if network is None:
+            failure = {
+                "Code": "cidr-not-available",
+                "Message": f"No Amazon-provided /{params['NetmaskLength']} is available.",
+            }
     else:
         clashes = addressing.overlapping(network, _top_level_space(ctx, pool))
         if clashes:
@@ -179,7 +184,7 @@ def _allocate(
         "ResourceType": resource_type,
         "ResourceOwner": ctx.account_id,
         "_pool": pool["IpamPoolId"],
-        "_region": ctx.region,
+        "_region": pool["IpamRegion"],
     }
     if resource_id:
         allocation["ResourceId"] = resource_id
@@ -216,6 +221,9 @@ def deprovision_ipam_pool_cidr(ctx: Context, params: dict[str, Any]) -> dict[str
     wanted = params.get("Cidr")
     if wanted is None:
         raise ApiError("MissingParameter", "The request must contain the parameter Cidr")
+    parsed = addressing.parse_cidr(wanted, pool["AddressFamily"])
+    _violation_error(parsed.violation)
+    wanted = str(parsed.network)  # as it was stored: "FD00::/8" names fd00::/8
     records = [
         c
         for c in ctx.store.all("cidr")

@@ -47,7 +47,8 @@ def create_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         return {"Ipam": ctx.find("ipam", existing)}
     requested = [r["RegionName"] for r in params.get("OperatingRegions", [])]
     _check_regions(requested)
-    regions = [ctx.region] + [r for r in dict.fromkeys(requested) if r != ctx.region]
+    # [aws] the CLI example shows the home Region added after the requested ones
+    regions = list(dict.fromkeys([*requested, ctx.region]))
     tier = params.get("Tier", "advanced")  # [choice] the tier when none is asked for
     _check_tier(tier, regions, ctx.region)
     tags = tags_for(params, "ipam")
@@ -69,8 +70,9 @@ def create_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     }
     if "Description" in params:
         ipam["Description"] = params["Description"]
-    public_scope = make_scope(ctx, ipam, scope_type="public", is_default=True)
+    # [aws] describe-ipam-scopes lists the private default scope first
     private_scope = make_scope(ctx, ipam, scope_type="private", is_default=True)
+    public_scope = make_scope(ctx, ipam, scope_type="public", is_default=True)
     ipam["PublicDefaultScopeId"] = public_scope["IpamScopeId"]
     ipam["PrivateDefaultScopeId"] = private_scope["IpamScopeId"]
     ctx.schedule("ipam", ipam, "create-in-progress", "create-complete")
@@ -121,7 +123,7 @@ def modify_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     tier = params.get("Tier", ipam["Tier"])
     _check_tier(tier, regions, home)
     in_use = {
-        p["Locale"]
+        rules.local_zone_region(p["Locale"]) or p["Locale"]
         for p in ctx.store.all("pool")
         if p["IpamArn"] == ipam["IpamArn"] and p["State"] not in DELETED
     }
@@ -160,7 +162,7 @@ def delete_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         if pool["State"] not in DELETED:
             delete_pool_tree(ctx, pool)
     for scope in ctx.store.all("scope"):
-        if scope["_ipam"] == ipam["IpamId"]:
+        if scope["_ipam"] == ipam["IpamId"] and scope["State"] not in DELETED:
             ctx.schedule("scope", scope, "delete-in-progress", "delete-complete")
             ctx.store.touch("scope", scope["IpamScopeId"])
     ctx.schedule("ipam", ipam, "delete-in-progress", "delete-complete")

@@ -167,6 +167,10 @@ def describe_ipam_pools(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return {"IpamPools": found, "NextToken": token}
 
 
+# [aws] the CLI example of modify-ipam-pool answers modify-complete at once (ModifyIpam's
+# example answers modify-in-progress, and that one keeps the create delay).
+MODIFIED_POOL_STATE = "modify-complete"
+
 MODIFIABLE = (
     "Description",
     "AutoImport",
@@ -179,10 +183,17 @@ MODIFIABLE = (
 )
 
 
+def _modifies(key: str, value: Any) -> bool:
+    """Whether a ModifyIpamPool member asks for a change (``Clear...=false`` and ``[]`` do not)."""
+    if key == "ClearAllocationDefaultNetmaskLength":
+        return value is True
+    return value != []
+
+
 @operation("ModifyIpamPool")
 def modify_ipam_pool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     pool = ctx.find("pool", params["IpamPoolId"], include_deleted=False)
-    if not any(key in params for key in MODIFIABLE):
+    if not any(_modifies(key, params[key]) for key in MODIFIABLE if key in params):
         raise ApiError(
             "InvalidParameterCombination",
             "The request must contain a modification to the ipam pool",
@@ -230,7 +241,7 @@ def modify_ipam_pool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     pool["AllocationResourceTags"] = [t for t in kept if t["Key"] not in kept_keys] + [
         {"Key": t["Key"], "Value": t.get("Value", "")} for t in added
     ]
-    ctx.schedule("pool", pool, "modify-in-progress", "modify-complete")
+    pool["State"] = MODIFIED_POOL_STATE
     ctx.store.touch("pool", pool["IpamPoolId"])
     return {"IpamPool": pool}
 
