@@ -212,6 +212,7 @@ class PoolForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        self._chosen_rows: dict[tuple[str, Any], Any] = {}
         if not self.is_bound and not self.initial.get("client_token"):
             self.initial["client_token"] = new_client_token()
         self.tags = TagFormSet(self.data or None, prefix="tag", form_kwargs={"label_suffix": ""})
@@ -222,6 +223,8 @@ class PoolForm(forms.Form):
         scope = self._chosen("scope")
         self.fields["source_pool"].queryset = source_pool_choices(scope, self._chosen_family())
         self.fields["publicly_advertisable"].disabled = not self.advertisable_applies
+        if not self.is_bound:
+            self._plan_from_initial()
         for form in (self, *self.tags, *self.allocation_tags):
             for name, field in form.fields.items():
                 field.widget.attrs.setdefault(
@@ -240,11 +243,14 @@ class PoolForm(forms.Form):
         value = self._raw(name)
         if isinstance(value, IpamScope | IpamPool) or not value:
             return value or None
-        field = self.fields[name]
-        try:
-            return field.queryset.get(**{field.to_field_name: value})
-        except (field.queryset.model.DoesNotExist, ValueError):
-            return None
+        key = (name, value)
+        if key not in self._chosen_rows:  # asked for many times per render: one query each
+            field = self.fields[name]
+            try:
+                self._chosen_rows[key] = field.queryset.get(**{field.to_field_name: value})
+            except (field.queryset.model.DoesNotExist, ValueError):
+                self._chosen_rows[key] = None
+        return self._chosen_rows[key]
 
     def _chosen_family(self) -> str:
         value = self._raw("address_family")
@@ -310,20 +316,16 @@ class PoolForm(forms.Form):
         regions = tuple(scope.ipam.operating_regions)
         source_facts = pool_facts(source) if source else None
         limit = rules.netmask_limit(family)
-        self.plan = Plan(
-            depth=rules.child_depth(source_facts),
-            operating_regions=regions,
-            scope_type=scope.scope_type,
-            source_locale=source.locale if source else "",
-            netmask_range=rules.effective_netmask_range(
-                family,
-                data.get("allocation_min_netmask_length"),
-                data.get("allocation_max_netmask_length"),
-            ),
+        self.plan = base_plan(
+            scope,
+            family,
+            source,
+            data.get("allocation_min_netmask_length"),
+            data.get("allocation_max_netmask_length"),
         )
-        if not self.is_public_scope:
+        if not self.is_public_scope:  # hidden there: whatever was posted does not apply
             for name in ("public_ip_source", "aws_service"):
-                data[name] = data.get(name) or ""
+                data[name] = ""
         violations = rules.check_create_pool(
             scope_id=scope.scope_id,
             scope_type=scope.scope_type,
@@ -416,15 +418,28 @@ class PoolForm(forms.Form):
                     ),
                 )
 
-    def _check_in_source(
-        self, network: IPNetwork | None, length: int | None, source: IpamPool
-    ) -> None:
+    def _plan_from_initial(self) -> None:
+        """The plan for the form as a link opened it (a scope, a source pool, a free block)."""
+        scope = self.chosen_scope
+        if scope is None:
+            return
+        family = self._chosen_family()
+        source = self.chosen_source
+        self.plan = base_plan(scope, family, source, None, None)
+        if source is not None:
+            parsed = addressing.parse_cidr(str(self.initial.get("first_cidr") or ""), family)
+            self._offer_free_block(source, parsed.network.prefixlen if parsed.network else None)
+
+    def _offer_free_block(
+        self, source: IpamPool, wanted: int | None
+    ) -> tuple[list[IPNetwork], list[IPNetwork], IPNetwork | None]:
+        """Put the source pool's free space and its lowest free ``/wanted`` block in the plan."""
         space, used = source_space(source)
         low, high = source.allocation_min_netmask_length, source.allocation_max_netmask_length
-        wanted = network.prefixlen if network is not None else length
         if wanted is None:  # nothing typed yet: suggest the source's default size
             natural = space[0].prefixlen + 1 if space else low
-            wanted = source.allocation_default_netmask_length or min(high, max(low, natural))
+            default = source.allocation_default_netmask_length
+            wanted = default if default is not None else min(high, max(low, natural))
         suggestion = None
         if low <= wanted <= high:
             suggestion = addressing.lowest_free_block(space, used, wanted)
@@ -434,6 +449,14 @@ class PoolForm(forms.Form):
             next_free_length=wanted,
             free_blocks=tuple(str(b) for b in addressing.free_blocks(space, used)[:8]),
         )
+        return space, used, suggestion
+
+    def _check_in_source(
+        self, network: IPNetwork | None, length: int | None, source: IpamPool
+    ) -> None:
+        low, high = source.allocation_min_netmask_length, source.allocation_max_netmask_length
+        wanted = network.prefixlen if network is not None else length
+        space, used, suggestion = self._offer_free_block(source, wanted)
         if not space:
             target = "first_cidr" if network is not None else "first_netmask_length"
             if network is not None or length is not None:
@@ -524,6 +547,14 @@ class PoolForm(forms.Form):
             else:
                 del self.errors[name]
 
+    def drop_unoffered_source(self) -> bool:
+        """Forget a source pool the chosen scope and family no longer offer. True if done."""
+        if not self._raw("source_pool") or self.chosen_source is not None:
+            return False
+        self.data = self.data.copy()
+        self.data[self.add_prefix("source_pool")] = ""
+        return True
+
     def adopt_source_locale(self) -> bool:
         """Fill an empty locale with the source pool's, which a child must share. True if done."""
         source = self._chosen("source_pool")
@@ -534,11 +565,28 @@ class PoolForm(forms.Form):
         return True
 
 
+def base_plan(
+    scope: IpamScope,
+    family: str,
+    source: IpamPool | None,
+    min_netmask: int | None,
+    max_netmask: int | None,
+) -> Plan:
+    return Plan(
+        depth=rules.child_depth(pool_facts(source) if source else None),
+        operating_regions=tuple(scope.ipam.operating_regions),
+        scope_type=scope.scope_type,
+        source_locale=source.locale if source else "",
+        netmask_range=rules.effective_netmask_range(family, min_netmask, max_netmask),
+    )
+
+
 def source_pool_choices(scope: IpamScope | None, family: str):
     if scope is None:
         return IpamPool.objects.none()
     return (
         IpamPool.objects.filter(scope=scope, address_family=family, missing_since__isnull=True)
+        .select_related("scope")
         .exclude(state__in=LIVE_STATES_EXCLUDED)
         .order_by("depth", "name", "pool_id")
     )

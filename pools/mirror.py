@@ -6,11 +6,12 @@ Each ``*_fields`` function turns one object of a boto3 response into model field
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from pools.models import (
@@ -24,6 +25,20 @@ from pools.models import (
 from pools.rules import normalise_locale
 
 BATCH_SIZE = 1000
+
+
+def _allow_full_batches() -> None:
+    """Let a batch of rows go to SQLite in one query.
+
+    Django 5.2 assumes SQLite's historical limit of 999 variables per query and splits a bulk
+    INSERT of pools (about 30 columns) into one query per 33 rows; SQLite has allowed 32766
+    since 3.32, and reports its real limit. (Django 6 asks SQLite the same way.)
+    """
+    if connection.vendor != "sqlite":
+        return
+    connection.ensure_connection()
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    connection.features.max_query_params = max(limit, 999)
 
 
 def tag_dict(tags: Iterable[dict[str, str]] | None) -> dict[str, str]:
@@ -142,6 +157,7 @@ def _bulk_upsert(
     INSERT for new rows, one bulk UPDATE for rows whose values changed, and one UPDATE that
     stamps ``last_synced_at`` on every row seen.
     """
+    _allow_full_batches()
     counts = counts if counts is not None else UpsertCounts()
     now = timezone.now()
     existing = model.objects.in_bulk(list(rows), field_name=id_field)
@@ -225,6 +241,7 @@ def link_sources(pool_ids: Iterable[str] | None = None) -> int:
     Done in bulk after the pools of a sync are all written, so children may arrive before
     their parents. Returns the number of pools whose link changed.
     """
+    _allow_full_batches()
     pools = IpamPool.objects.only("id", "pool_id", "source_pool_id", "source_pool_aws_id")
     if pool_ids is not None:
         pools = pools.filter(pool_id__in=list(pool_ids))
@@ -241,18 +258,33 @@ def link_sources(pool_ids: Iterable[str] | None = None) -> int:
     return len(changed)
 
 
+def save_pools(items: Sequence[dict[str, Any]], **extra: Any) -> dict[str, IpamPool]:
+    """Persist pools as AWS returned them (with their scopes and IPAMs already mirrored).
+
+    A pool saved at the same moment by another request (a sync, a double submit) makes the
+    insert fail; the second attempt then finds the row and updates it.
+    """
+    arns = {d["IpamScopeArn"] for d in items}
+    scopes = {s.arn: s for s in IpamScope.objects.select_related("ipam").filter(arn__in=arns)}
+    if len(scopes) < len(arns):
+        raise IpamScope.DoesNotExist(f"No mirrored scope for {sorted(arns - set(scopes))}")
+    ipams = {s.ipam.arn: s.ipam for s in scopes.values()}
+
+    def save() -> dict[str, IpamPool]:
+        with transaction.atomic():
+            pools = upsert_pools(items, ipams_by_arn=ipams, scopes_by_arn=scopes, extra=extra)
+            link_sources([d["IpamPoolId"] for d in items])
+        return pools
+
+    try:
+        return save()
+    except IntegrityError:
+        return save()
+
+
 def save_pool(data: dict[str, Any], **extra: Any) -> IpamPool:
     """Persist one pool as AWS returned it (with its scope and IPAM already mirrored)."""
-    scope = IpamScope.objects.select_related("ipam").get(arn=data["IpamScopeArn"])
-    with transaction.atomic():
-        pools = upsert_pools(
-            [data],
-            ipams_by_arn={scope.ipam.arn: scope.ipam},
-            scopes_by_arn={scope.arn: scope},
-            extra=extra,
-        )
-        link_sources([data["IpamPoolId"]])
-    pool = pools[data["IpamPoolId"]]
+    pool = save_pools([data], **extra)[data["IpamPoolId"]]
     pool.refresh_from_db()
     return pool
 

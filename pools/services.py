@@ -6,6 +6,7 @@ transaction. Errors come out as :mod:`pools.aws.errors` domain errors.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,11 @@ from django.db import IntegrityError, transaction
 
 from pools import mirror
 from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable, call_aws, ec2_client
-from pools.models import IpamPool, IpamPoolAllocation, IpamScope, PoolCreation
+from pools.models import IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope, PoolCreation
+from pools.rules import normalise_locale
+
+log = logging.getLogger(__name__)
+DESCRIBE_BATCH = 100  # pool ids per DescribeIpamPools call
 
 
 def new_client_token() -> str:
@@ -49,7 +54,7 @@ class PoolSpec:
         }
         optional = {
             "SourceIpamPoolId": self.source_pool.pool_id if self.source_pool else None,
-            "Locale": self.locale or None,
+            "Locale": normalise_locale(self.locale),
             "Description": self.description or None,
             "AutoImport": self.auto_import or None,
             "AllocationMinNetmaskLength": self.allocation_min_netmask_length,
@@ -115,6 +120,11 @@ def pool_create(
     request = spec.request()
     creation = _claim_token(client_token, request, first_cidr, user)
     if creation.pool_id is not None:
+        if creation.request != request:  # as AWS answers a replayed token with new parameters
+            raise AwsRefused(
+                f"The client token '{client_token}' was already used with other parameters.",
+                code="IdempotentParameterMismatch",
+            )
         return creation.pool
     try:
         response = call_aws(ec2_client().create_ipam_pool, ClientToken=client_token, **request)
@@ -130,6 +140,11 @@ def pool_create(
         raise
     data = response["IpamPool"]
     with transaction.atomic():
+        # A concurrent submit with the same token got the same answer from AWS: whichever
+        # saves second waits for the first here and returns its pool.
+        creation = PoolCreation.objects.select_for_update().get(pk=creation.pk)
+        if creation.pool_id is not None:
+            return creation.pool
         pool = mirror.save_pool(
             data, client_token=client_token, created_by=user if _is_user(user) else None
         )
@@ -184,13 +199,20 @@ def pool_provision_first_cidr(*, pool: IpamPool) -> None:
 
 
 def pool_refresh(*, pool: IpamPool) -> IpamPool:
-    """Read the pool, its CIDRs and its allocations from AWS again."""
+    """Read the pool, its CIDRs and its allocations from AWS again.
+
+    A pool AWS no longer has is marked (``missing_since``) before the error is raised.
+    """
     client = ec2_client()
-    response = call_aws(client.describe_ipam_pools, IpamPoolIds=[pool.pool_id])
-    pools = response["IpamPools"]
-    if not pools:
-        raise AwsRefused(f"AWS no longer has {pool.pool_id}.", code="NotFound")
-    pool = mirror.save_pool(pools[0])
+    try:
+        response = call_aws(client.describe_ipam_pools, IpamPoolIds=[pool.pool_id])
+        if not response["IpamPools"]:
+            raise AwsRefused(f"AWS no longer has {pool.pool_id}.", code="NotFound")
+    except AwsRefused as err:
+        if err.code in ("InvalidIpamPoolId.NotFound", "NotFound") and pool.pk is not None:
+            _mark_missing(IpamPool.objects.filter(pk=pool.pk))
+        raise
+    pool = mirror.save_pool(response["IpamPools"][0])
     pool_refresh_space(pool=pool)
     return pool
 
@@ -237,16 +259,34 @@ def pool_provision_cidr(
     cidr: str = "",
     netmask_length: int | None = None,
     client_token: str | None = None,
-) -> None:
+) -> IpamPoolCidr:
+    """Provision a CIDR (or a block of ``netmask_length`` from the source pool) into ``pool``.
+
+    In a pool with a source pool the CIDR becomes an allocation of the source pool; the
+    source pool's allocations are read again so the mirror shows it.
+    """
     params: dict[str, Any] = {"IpamPoolId": pool.pool_id}
     if cidr:
         params["Cidr"] = cidr
-    else:
+    elif netmask_length is not None:
         params["NetmaskLength"] = netmask_length
     if client_token:
         params["ClientToken"] = client_token
     response = call_aws(ec2_client().provision_ipam_pool_cidr, **params)
-    mirror.save_cidrs([(pool, response["IpamPoolCidr"])])
+    data = response["IpamPoolCidr"]
+    saved = mirror.save_cidrs([(pool, data)])[data["IpamPoolCidrId"]]
+    if pool.source_pool_id is not None:
+        _refresh_quietly(pool.source_pool)
+    return saved
+
+
+def _refresh_quietly(pool: IpamPool) -> None:
+    """Read a pool's space again after a change AWS has already accepted; a failure to read
+    is left for the next sync rather than reported as a failure of the change."""
+    try:
+        pool_refresh_space(pool=pool)
+    except AwsError as err:
+        log.warning("Could not read %s back from AWS: %s %s", pool.pool_id, err.code, err)
 
 
 def pool_allocate(
@@ -275,8 +315,37 @@ def allocation_release(*, allocation: IpamPoolAllocation) -> None:
 
 
 def pool_delete(*, pool: IpamPool, cascade: bool = False) -> IpamPool:
+    """Delete a pool; with ``cascade`` AWS also deletes its child pools, CIDRs and allocations,
+    which are then read back so the mirror shows them going."""
     response = call_aws(ec2_client().delete_ipam_pool, IpamPoolId=pool.pool_id, Cascade=cascade)
-    return mirror.save_pool(response["IpamPool"])
+    deleted = mirror.save_pool(response["IpamPool"])
+    if cascade:
+        _refresh_descendants(deleted)
+        _refresh_quietly(deleted)
+    return deleted
+
+
+def _refresh_descendants(pool: IpamPool) -> None:
+    ids: list[str] = []
+    level = [pool.pk]
+    while level:
+        children = list(
+            IpamPool.objects.filter(source_pool__in=level, missing_since__isnull=True).values_list(
+                "pk", "pool_id"
+            )
+        )
+        ids += [pool_id for _, pool_id in children]
+        level = [pk for pk, _ in children]
+    client = ec2_client()
+    for start in range(0, len(ids), DESCRIBE_BATCH):
+        try:
+            response = call_aws(
+                client.describe_ipam_pools, IpamPoolIds=ids[start : start + DESCRIBE_BATCH]
+            )
+        except AwsError as err:
+            log.warning("Could not read the child pools of %s: %s", pool.pool_id, err.code)
+            continue
+        mirror.save_pools(response["IpamPools"])
 
 
 __all__ = [

@@ -20,7 +20,7 @@ DEPENDENT_PARTS = {
     "scope": {"source_pool", "locale", "public", "first_cidr"},
     "address_family": {"source_pool", "public", "netmasks"},
     "source_pool": {"locale", "first_cidr"},
-    "public_ip_source": {"public"},
+    "public_ip_source": {"advertisable"},
 }
 
 
@@ -147,6 +147,8 @@ def _live_validation(request: HttpRequest, form: PoolForm) -> HttpResponse:
     """Errors for every field, swapped in out of band; inputs are never replaced."""
     trigger = request.POST.get("_live", "")
     parts = DEPENDENT_PARTS.get(trigger, set())
+    if trigger in ("scope", "address_family"):
+        form.drop_unoffered_source()
     if trigger == "source_pool":
         form.adopt_source_locale()
     form.is_valid()

@@ -18,7 +18,7 @@ def client_config() -> Config:
         region_name=settings.IPAM_REGION,
         connect_timeout=settings.IPAM_CONNECT_TIMEOUT,
         read_timeout=settings.IPAM_READ_TIMEOUT,
-        retries={"mode": "standard", "max_attempts": settings.IPAM_MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": settings.IPAM_MAX_ATTEMPTS},
         user_agent_appid="ipamui",
     )
 

@@ -8,7 +8,8 @@ members to their fields.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from botocore.exceptions import (
@@ -17,20 +18,24 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
+    ParamValidationError,
     ReadTimeoutError,
 )
+
+from pools.rules import NETMASK_LIMITS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Error.Code -> the request member it concerns (None: the request as a whole).
-MEMBER_FOR_CODE: dict[str, str | None] = {
-    "InvalidIpamScopeId.NotFound": "IpamScopeId",
-    "InvalidIpamId.NotFound": "IpamId",
-    "InvalidIpamPoolId.NotFound": "SourceIpamPoolId",
-    "IdempotentParameterMismatch": None,
-    "LimitExceeded": None,
-    "IncorrectState": "SourceIpamPoolId",
+# Error.Code -> the request member it concerns: the first of these that the operation has
+# (none: the request as a whole).
+MEMBER_FOR_CODE: dict[str, tuple[str, ...]] = {
+    "InvalidIpamScopeId.NotFound": ("IpamScopeId",),
+    "InvalidIpamId.NotFound": ("IpamId",),
+    "InvalidIpamPoolId.NotFound": ("SourceIpamPoolId", "IpamPoolId"),
+    "IdempotentParameterMismatch": (),
+    "LimitExceeded": (),
+    "IncorrectState": ("SourceIpamPoolId", "IpamPoolId"),
 }
 
 # Words in the message of an InvalidParameterValue / InvalidParameterCombination error, in
@@ -39,6 +44,8 @@ MEMBER_FOR_WORDS: tuple[tuple[str, str], ...] = (
     ("publiclyadvertisable", "PubliclyAdvertisable"),
     ("publicipsource", "PublicIpSource"),
     ("awsservice", "AwsService"),
+    ("sourceresource", "SourceResource"),
+    ("resource region", "SourceResource"),
     ("locale", "Locale"),
     ("default netmask", "AllocationDefaultNetmaskLength"),
     ("allocationdefaultnetmasklength", "AllocationDefaultNetmaskLength"),
@@ -49,8 +56,9 @@ MEMBER_FOR_WORDS: tuple[tuple[str, str], ...] = (
     ("netmask", "AllocationMinNetmaskLength"),
     ("pool depth", "SourceIpamPoolId"),
     ("source pool", "SourceIpamPoolId"),
-    ("sourceresource", "SourceResource"),
-    ("resource region", "SourceResource"),
+    ("client token", "ClientToken"),
+    ("clienttoken", "ClientToken"),
+    ("allocationresourcetag", "AllocationResourceTags"),
     ("tag", "TagSpecifications"),
     ("cidr", "Cidr"),
     ("addressfamily", "AddressFamily"),
@@ -108,18 +116,80 @@ class AwsUnavailable(AwsError):
     retryable = True
 
 
-def member_for(code: str, message: str) -> str | None:
-    if code in MEMBER_FOR_CODE:
-        return MEMBER_FOR_CODE[code]
-    text = message.lower().replace(" ", "") if code.startswith("Invalid") else ""
-    spaced = message.lower()
-    for words, member in MEMBER_FOR_WORDS:
-        if words in spaced or words.replace(" ", "") in text:
+NETMASK_MEMBERS = (
+    "AllocationMinNetmaskLength",
+    "AllocationMaxNetmaskLength",
+    "AllocationDefaultNetmaskLength",
+)
+
+# "Value (x) for parameter Locale is invalid", "Missing required parameter in input: "Cidr"".
+_NAMED_PARAMETER = re.compile(r'\bparameter(?:\s+in\s+input:)?\s+"?([A-Z][A-Za-z0-9]*)')
+
+
+def named_parameter(message: str) -> str | None:
+    """The request member a message names as "parameter X", if it names one."""
+    match = _NAMED_PARAMETER.search(message)
+    return match[1] if match else None
+
+
+def _netmask_out_of_range(params: Mapping[str, Any]) -> str | None:
+    """The netmask member sent with a value outside its address family's range."""
+    limit = NETMASK_LIMITS.get(params.get("AddressFamily", ""))
+    if limit is None:
+        return None
+    for member in NETMASK_MEMBERS:
+        value = params.get(member)
+        if isinstance(value, int) and not 0 <= value <= limit:
             return member
     return None
 
 
-def translate(exc: Exception) -> AwsError:
+def member_for(
+    code: str,
+    message: str,
+    params: Mapping[str, Any] | None = None,
+    members: Collection[str] | None = None,
+) -> str | None:
+    """The request member an error concerns.
+
+    ``params`` (the request) resolves vague messages; ``members`` (the operation's input
+    members) rules out members of other operations.
+    """
+
+    def fits(member: str) -> bool:
+        return members is None or member in members
+
+    if code in MEMBER_FOR_CODE:
+        return next((m for m in MEMBER_FOR_CODE[code] if fits(m)), None)
+    if named := named_parameter(message):
+        return named
+    text = message.lower().replace(" ", "") if code.startswith("Invalid") else ""
+    spaced = message.lower()
+    for words, member in MEMBER_FOR_WORDS:
+        if fits(member) and (words in spaced or words.replace(" ", "") in text):
+            if words == "netmask" and params:
+                return _netmask_out_of_range(params) or member
+            return member
+    return None
+
+
+def operation_members(func: Callable[..., Any]) -> frozenset[str] | None:
+    """The input members of the operation a boto3 client method calls, if it is one."""
+    meta = getattr(getattr(func, "__self__", None), "meta", None)
+    name = getattr(func, "__name__", "")
+    try:
+        operation = meta.service_model.operation_model(meta.method_to_api_mapping[name])
+    except (AttributeError, KeyError):
+        return None
+    shape = operation.input_shape
+    return frozenset(shape.members) if shape is not None else frozenset()
+
+
+def translate(
+    exc: Exception,
+    params: Mapping[str, Any] | None = None,
+    members: Collection[str] | None = None,
+) -> AwsError:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "Unknown"), error.get("Message", str(exc))
@@ -136,7 +206,10 @@ def translate(exc: Exception) -> AwsError:
                 f"AWS is busy or throttling requests ({code}). Nothing was changed; try again.",
                 code=code,
             )
-        return AwsRefused(message, code=code, member=member_for(code, message))
+        return AwsRefused(message, code=code, member=member_for(code, message, params, members))
+    if isinstance(exc, ParamValidationError):
+        report = str(exc.kwargs.get("report", exc))
+        return AwsRefused(str(exc), code="ParamValidation", member=named_parameter(report))
     if isinstance(exc, NoCredentialsError):
         return AwsNotAuthorised("No AWS credentials are configured.", code="NoCredentials")
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
@@ -158,6 +231,6 @@ def call_aws(func: Callable[..., T], /, **params: Any) -> T:
     try:
         return func(**params)
     except (ClientError, BotoCoreError) as exc:
-        error = translate(exc)
+        error = translate(exc, params, operation_members(func))
         log.info("AWS %s failed: %s %s", getattr(func, "__name__", func), error.code, error)
         raise error from exc
