@@ -28,6 +28,7 @@ ipamsim: venv
 	$(BIN)/python -m ipamsim --host $(HOST) --seed demo --state var/ipamsim-server.sqlite3
 
 test: venv
+	sh tests/prepare.sh
 	$(BIN)/python -m pytest
 
 bench: venv

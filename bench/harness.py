@@ -172,7 +172,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 class ChildProcess:
     """A server in its own process, so its CPU time and memory are measured apart from ours."""
 
-    def __init__(self, argv: Sequence[str], *, host: str, port: int, health_path: str) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        host: str,
+        port: int,
+        health_path: str,
+        startup_timeout: float = 30.0,
+    ) -> None:
         self.host, self.port = host, port
         # A file, not a pipe: a full pipe would stall the server. Closed by stop().
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
@@ -182,7 +190,7 @@ class ChildProcess:
             stderr=self._stderr,
             cwd=Path(__file__).resolve().parent.parent,
         )
-        self._wait_healthy(health_path)
+        self._wait_healthy(health_path, startup_timeout)
 
     @property
     def pid(self) -> int:

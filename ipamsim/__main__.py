@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 
@@ -22,7 +23,11 @@ def main(argv: list[str] | None = None) -> None:
         default=Config.default_region,
         help="Region for requests that carry no SigV4 credential scope",
     )
-    parser.add_argument("--seed", choices=["demo"], help="create demo data if the state is empty")
+    parser.add_argument(
+        "--seed",
+        metavar="demo|MODULE:FUNCTION",
+        help="create demo data if the state is empty, or call FUNCTION(simulator) from MODULE",
+    )
     parser.add_argument(
         "--create-delay",
         type=float,
@@ -33,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-cidrs-per-pool", type=int, default=Config.max_cidrs_per_pool)
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
+    if args.seed not in (None, "demo") and ":" not in args.seed:
+        parser.error("--seed takes demo or MODULE:FUNCTION")
 
     config = Config(
         account_id=args.account_id,
@@ -44,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     simulator = Simulator(config, state_path=args.state)
     if args.seed == "demo" and seed_demo(simulator):
         print("ipamsim: created the demo IPAM", flush=True)
+    elif args.seed:
+        module, _, function = args.seed.partition(":")
+        getattr(importlib.import_module(module), function)(simulator)
     server = IpamServer(simulator, args.host, args.port, verbose=args.verbose)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"ipamsim: serving EC2 IPAM on {server.url}", flush=True)

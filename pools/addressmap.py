@@ -37,7 +37,8 @@ class Rect:
     y: float
     width: float
     block: Block
-    text: str  # what fits inside: the label, else the CIDR, else nothing
+    text: str  # what fits inside: the label, else the CIDR, else nothing (and nothing on the
+    # rows a block continues on)
 
 
 @dataclass
@@ -86,7 +87,8 @@ def layout(space: list[IPNetwork], blocks: list[Block]) -> AddressMap:
             section.rows.append((y + row * (ROW_HEIGHT + ROW_GAP), f"{start}/{row_prefix}"))
         for block in inside:
             first, last = block.network.first, block.network.last
-            for row in range((first - cidr.first) // row_size, (last - cidr.first) // row_size + 1):
+            top = (first - cidr.first) // row_size
+            for row in range(top, (last - cidr.first) // row_size + 1):
                 row_start = cidr.first + row * row_size
                 left = max(first, row_start) - row_start
                 right = min(last, row_start + row_size - 1) - row_start + 1
@@ -98,7 +100,7 @@ def layout(space: list[IPNetwork], blocks: list[Block]) -> AddressMap:
                         y + row * (ROW_HEIGHT + ROW_GAP),
                         width,
                         block,
-                        _fitting_text(block, width),
+                        _fitting_text(block, width) if row == top else "",
                     )
                 )
         sections.append(section)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -24,6 +25,7 @@ from pools.models import (
     IpamScope,
     PoolCreation,
 )
+from pools.rules import MAX_POOL_DEPTH
 from pools.sync import sync_all
 
 BOOKKEEPING = ("first_seen_at", "last_synced_at", "missing_since")
@@ -75,7 +77,10 @@ class MirrorAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in self.model._meta.fields] + list(self.readonly_fields)
+        """Every field, read-only, except those ``exclude`` replaces with a readable form."""
+        hidden = set(self.exclude or ())
+        fields = [f.name for f in self.model._meta.fields if f.name not in hidden]
+        return fields + list(self.readonly_fields)
 
     @admin.action(description="Sync everything from AWS", permissions=["sync"])
     def sync_from_aws(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -163,10 +168,15 @@ class DepthFilter(admin.SimpleListFilter):
     parameter_name = "depth"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(str(d), str(d)) for d in range(1, 11)]
+        return [(str(d), str(d)) for d in range(1, MAX_POOL_DEPTH + 1)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(depth=self.value()) if self.value() else queryset
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            raise IncorrectLookupParameters(f"Pool depth {value!r} is not a number.")
+        return queryset.filter(depth=int(value))
 
 
 class LocaleFilter(admin.SimpleListFilter):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 from netaddr import IPNetwork
 
@@ -269,6 +269,15 @@ class PoolForm(forms.Form):
         return self.tags, self.allocation_tags
 
     advertisable_reason = ADVERTISABLE_REASON
+
+    @property
+    def problem_count(self) -> int:
+        """How many fields (tag fields included) have an error, for the plan's summary."""
+        count = sum(1 for name in self.errors if name != NON_FIELD_ERRORS)
+        for formset in self.formsets:
+            count += sum(len(form.errors) for form in formset.forms)
+            count += bool(formset.non_form_errors())
+        return count
 
     def shown_fields(self) -> list[forms.BoundField]:
         """The fields the page shows for the current choices (others don't apply)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from pools.models import (
@@ -39,6 +40,16 @@ def _allow_full_batches() -> None:
     connection.ensure_connection()
     limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     connection.features.max_query_params = max(limit, 999)
+
+
+def _update_batch_size(field_count: int) -> int:
+    """Rows per bulk UPDATE within the database's limit on query variables.
+
+    Each row takes two variables per field (``CASE WHEN pk = %s THEN %s``) and one in the
+    ``pk IN (...)`` list; Django's own estimate counts one per field.
+    """
+    limit = connection.features.max_query_params or 65535  # PostgreSQL's protocol limit
+    return max(1, min(BATCH_SIZE, limit // (2 * field_count + 1)))
 
 
 def tag_dict(tags: Iterable[dict[str, str]] | None) -> dict[str, str]:
@@ -161,12 +172,13 @@ def _bulk_upsert(
     counts = counts if counts is not None else UpsertCounts()
     now = timezone.now()
     existing = model.objects.in_bulk(list(rows), field_name=id_field)
-    created, changed, changed_names = [], [], set()
+    created, changed, changed_names, new_ids = [], [], set(), set()
     for aws_id, fields in rows.items():
         obj = existing.get(aws_id)
         if obj is None:
             obj = model(**{id_field: aws_id}, **fields, last_synced_at=now)
             created.append(obj)
+            new_ids.add(aws_id)
             existing[aws_id] = obj
             continue
         names = [name for name, value in fields.items() if _differs(obj, name, value)]
@@ -181,8 +193,10 @@ def _bulk_upsert(
             changed_names.update(names)
     model.objects.bulk_create(created, batch_size=BATCH_SIZE)
     if changed:
-        model.objects.bulk_update(changed, sorted(changed_names), batch_size=BATCH_SIZE)
-    seen = [aws_id for aws_id in rows if existing[aws_id] not in created]
+        model.objects.bulk_update(
+            changed, sorted(changed_names), batch_size=_update_batch_size(len(changed_names))
+        )
+    seen = [aws_id for aws_id in rows if aws_id not in new_ids]
     if seen:
         model.objects.filter(**{f"{id_field}__in": seen}).update(last_synced_at=now)
     counts.add(UpsertCounts(len(created), len(changed), len(rows) - len(created) - len(changed)))
@@ -242,19 +256,21 @@ def link_sources(pool_ids: Iterable[str] | None = None) -> int:
     their parents. Returns the number of pools whose link changed.
     """
     _allow_full_batches()
-    pools = IpamPool.objects.only("id", "pool_id", "source_pool_id", "source_pool_aws_id")
+    pools = IpamPool.objects.all()
     if pool_ids is not None:
         pools = pools.filter(pool_id__in=list(pool_ids))
-    pools = list(pools)
-    wanted = {p.source_pool_aws_id for p in pools if p.source_pool_aws_id}
+    rows = list(pools.values_list("id", "source_pool_id", "source_pool_aws_id"))
+    wanted = {aws_id for _, _, aws_id in rows if aws_id}
     ids = dict(IpamPool.objects.filter(pool_id__in=wanted).values_list("pool_id", "id"))
-    changed = []
-    for pool in pools:
-        target = ids.get(pool.source_pool_aws_id) if pool.source_pool_aws_id else None
-        if pool.source_pool_id != target:
-            pool.source_pool_id = target
-            changed.append(pool)
-    IpamPool.objects.bulk_update(changed, ["source_pool"], batch_size=BATCH_SIZE)
+    changed = [
+        pk for pk, current, aws_id in rows if current != (ids.get(aws_id) if aws_id else None)
+    ]
+    # The database finds each row's source itself: one UPDATE per batch, no CASE per row.
+    source = IpamPool.objects.filter(pool_id=OuterRef("source_pool_aws_id"))
+    for start in range(0, len(changed), BATCH_SIZE):
+        IpamPool.objects.filter(pk__in=changed[start : start + BATCH_SIZE]).update(
+            source_pool=Subquery(source.values("id")[:1])
+        )
     return len(changed)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 from netaddr import IPNetwork
 
-from pools import addressing, addressmap
+from pools import addressing, addressmap, tree
 from pools.models import (
     CidrState,
     Ipam,
@@ -81,6 +82,12 @@ def pool_page(pool: IpamPool) -> dict[str, Any]:
     }
 
 
+def _url_maker(name: str) -> Callable[[Any], str]:
+    """``reverse(name, args=[value])`` for many values: reversed once, then filled in."""
+    before, _, after = reverse(name, args=["__value__"]).partition("__value__")
+    return lambda value: f"{before}{quote(str(value), safe='')}{after}"
+
+
 def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
     """The pool's CIDRs with its child pools, allocations and free space, to scale."""
     space = [
@@ -89,23 +96,30 @@ def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
         if c.cidr and c.state in (CidrState.PROVISIONED, CidrState.PENDING_PROVISION)
     ]
     allocations = list(pool.allocations.all())
-    children = dict(
-        IpamPool.objects.filter(
-            pool_id__in=[a.resource_id for a in allocations if a.resource_type == "ipam-pool"]
-        ).values_list("pool_id", "name")
-    )
+    children = {
+        pool_id: name or description
+        for pool_id, name, description in IpamPool.objects.filter(source_pool=pool).values_list(
+            "pool_id", "name", "description"
+        )
+    }
+    pool_url = _url_maker("pool_detail")
+    allocation_url = _url_maker("admin:pools_ipampoolallocation_change")
     blocks = []
     for allocation in allocations:
         network = IPNetwork(allocation.cidr)
         if allocation.resource_type == "ipam-pool" and allocation.resource_id:
             label = children.get(allocation.resource_id) or allocation.resource_id
-            href = reverse("pool_detail", args=[allocation.resource_id])
+            href = pool_url(allocation.resource_id)
             blocks.append(addressmap.Block(network, "pool", label, href))
         else:
             label = allocation.description or allocation.resource_id or "allocation"
-            href = reverse("admin:pools_ipampoolallocation_change", args=[allocation.pk])
-            blocks.append(addressmap.Block(network, "allocation", label, href))
+            blocks.append(
+                addressmap.Block(network, "allocation", label, allocation_url(allocation.pk))
+            )
+    new_pool = reverse("pool_new")
+    source = quote(pool.pool_id, safe="")
     for free in addressing.free_blocks(space, [b.network for b in blocks]):
-        href = f"{reverse('pool_new')}?{urlencode({'source': pool.pool_id, 'cidr': str(free)})}"
+        target = tree.create_here(pool, free)
+        href = f"{new_pool}?source={source}&cidr={quote(str(target), safe='')}" if target else ""
         blocks.append(addressmap.Block(free, "free", "free", href))
     return addressmap.layout(space, blocks)

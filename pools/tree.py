@@ -1,22 +1,32 @@
 """The pool tree of a scope, built from a fixed number of flat queries.
 
 Whatever the number of pools, a page of the tree costs the same few queries: the pools to show,
-then their CIDRs, allocations and child counts in bulk. Use and free space come from the
-allocations (a child pool's CIDR is an allocation in its source pool, as in AWS).
+then their CIDRs, their use and their child counts in bulk, and the allocations of the pools
+shown open (their free space lies between them). Use and free space come from the allocations
+(a child pool's CIDR is an allocation in its source pool, as in AWS).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Cast, StrIndex, Substr
 from netaddr import IPNetwork
 
 from pools import addressing
-from pools.models import CidrState, IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope
+from pools.models import (
+    CidrState,
+    IpamPool,
+    IpamPoolAllocation,
+    IpamPoolCidr,
+    IpamScope,
+    State,
+)
+from pools.rules import MAX_POOL_DEPTH
 
 TREE_FIELDS = (
     "id",
@@ -29,10 +39,15 @@ TREE_FIELDS = (
     "state",
     "source_pool_id",
     "scope_id",
+    "allocation_min_netmask_length",
+    "allocation_max_netmask_length",
 )
 EXPAND_ALL_CAP = 2000
 SEARCH_CAP = 200
+MAX_OPEN = 1000  # pools a URL may open (each is a query parameter)
 LIVE_CIDR_STATES = (CidrState.PROVISIONED, CidrState.PENDING_PROVISION)
+USABLE_STATES = (State.CREATE_COMPLETE, State.MODIFY_COMPLETE)
+FAMILY_BITS = {"ipv4": 32, "ipv6": 128}
 
 
 @dataclass
@@ -45,12 +60,17 @@ class FreeBlock:
     def addresses(self) -> int:
         return self.cidr.size
 
+    @property
+    def create_cidr(self) -> IPNetwork | None:
+        return create_here(self.parent, self.cidr)
+
 
 @dataclass
 class Node:
     pool: IpamPool
     cidrs: list[IPNetwork] = field(default_factory=list)
-    allocations: list[IPNetwork] = field(default_factory=list)
+    used: int = 0  # addresses allocated in the pool (child pools included)
+    allocations: list[IPNetwork] | None = None  # loaded only for pools shown open
     child_count: int = 0
     expanded: bool = False
     matched: bool = False
@@ -67,11 +87,11 @@ class Node:
         if not total:
             return None
         # Allocations never overlap and lie inside the provisioned space.
-        return round(100 * sum(a.size for a in self.allocations) / total, 1)
+        return round(100 * self.used / total, 1)
 
     @property
     def sort_key(self) -> tuple[int, int, str]:
-        first = min((c for c in self.cidrs), key=lambda c: (c.version, c.first), default=None)
+        first = min(self.cidrs, key=lambda c: (c.version, c.first), default=None)
         return (0, first.first, "") if first is not None else (1, 0, self.pool.name)
 
     @property
@@ -80,21 +100,57 @@ class Node:
 
     def free_blocks(self) -> list[FreeBlock]:
         return [
-            FreeBlock(b, self.pool) for b in addressing.free_blocks(self.cidrs, self.allocations)
+            FreeBlock(b, self.pool)
+            for b in addressing.free_blocks(self.cidrs, self.allocations or [])
         ]
+
+
+def child_block(free: IPNetwork, min_netmask: int, max_netmask: int) -> IPNetwork | None:
+    """The block a child pool would take at the start of ``free``.
+
+    AWS takes a child's CIDR from its source pool within the source's allocation netmask
+    lengths: a free block wider than the minimum offers its first block of the minimum length;
+    one narrower than the maximum cannot hold a child.
+    """
+    if free.prefixlen > max_netmask:
+        return None
+    if free.prefixlen >= min_netmask:
+        return free
+    return IPNetwork((free.first, min_netmask), version=free.version)
+
+
+def create_here(pool: IpamPool, free: IPNetwork) -> IPNetwork | None:
+    """The CIDR 'create a child pool here' proposes in ``free``, a free block of ``pool``; None
+    when ``pool`` cannot take a child there (too deep, not ready, or the block too small)."""
+    if pool.depth >= MAX_POOL_DEPTH or pool.state not in USABLE_STATES:
+        return None
+    return child_block(free, pool.allocation_min_netmask_length, pool.allocation_max_netmask_length)
 
 
 def scope_pools(scope: IpamScope) -> QuerySet[IpamPool]:
     return IpamPool.objects.filter(scope=scope, missing_since__isnull=True).only(*TREE_FIELDS)
 
 
-def annotate(pools: Iterable[IpamPool]) -> list[Node]:
-    """Nodes for ``pools`` with their CIDRs, allocations and child counts: three queries."""
+def _netmask_length() -> Cast:
+    return Cast(Substr("cidr", StrIndex("cidr", Value("/")) + 1), IntegerField())
+
+
+def annotate(
+    pools: Iterable[IpamPool],
+    open_ids: Collection[int] = (),
+    selection: QuerySet[IpamPool] | None = None,
+) -> list[Node]:
+    """Nodes for ``pools`` with their CIDRs, use and child counts (three queries), and the
+    allocations of the pools in ``open_ids`` (primary keys; one more query).
+
+    ``selection``, a query of exactly those pools, is used in the queries instead of the list
+    of their keys (a thousand keys cost a thousand query parameters).
+    """
     nodes = [Node(pool) for pool in pools]
     by_id = {node.pool.id: node for node in nodes}
     if not by_id:
         return nodes
-    ids = list(by_id)
+    ids: Collection[int] | QuerySet = list(by_id) if selection is None else selection.values("id")
     for pool_id, cidr in (
         IpamPoolCidr.objects.filter(
             pool_id__in=ids, state__in=LIVE_CIDR_STATES, missing_since__isnull=True
@@ -103,122 +159,181 @@ def annotate(pools: Iterable[IpamPool]) -> list[Node]:
         .values_list("pool_id", "cidr")
     ):
         by_id[pool_id].cidrs.append(IPNetwork(cidr))
-    for pool_id, cidr in IpamPoolAllocation.objects.filter(
-        pool_id__in=ids, missing_since__isnull=True
-    ).values_list("pool_id", "cidr"):
-        by_id[pool_id].allocations.append(IPNetwork(cidr))
-    for row in (
+    # Use, summed in the database by netmask length: a row per pool and length, not per
+    # allocation, whatever the number of allocations.
+    for pool_id, length, count in (
+        IpamPoolAllocation.objects.filter(
+            pool_id__in=ids, missing_since__isnull=True, cidr__contains="/"
+        )
+        .annotate(length=_netmask_length())
+        .values("pool_id", "length")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("pool_id", "length", "n")
+    ):
+        node = by_id[pool_id]
+        node.used += count << (FAMILY_BITS[node.pool.address_family] - length)
+    opened = [pk for pk in open_ids if pk in by_id]
+    for pk in opened:
+        by_id[pk].allocations = []
+    if opened:
+        for pool_id, cidr in IpamPoolAllocation.objects.filter(
+            pool_id__in=opened, missing_since__isnull=True
+        ).values_list("pool_id", "cidr"):
+            by_id[pool_id].allocations.append(IPNetwork(cidr))
+    for source_id, count in (
         IpamPool.objects.filter(source_pool_id__in=ids, missing_since__isnull=True)
         .values("source_pool_id")
         .annotate(n=Count("id"))
         .order_by()
+        .values_list("source_pool_id", "n")
     ):
-        by_id[row["source_pool_id"]].child_count = row["n"]
+        by_id[source_id].child_count = count
     return nodes
+
+
+def _item_key(item: Node | FreeBlock) -> tuple[int, int, str]:
+    return item.sort_key if isinstance(item, Node) else (0, item.cidr.first, "")
 
 
 def arrange(parent: Node, children: list[Node]) -> None:
     """Children in address order, with the parent's free blocks between them."""
-    items: list[Node | FreeBlock] = sorted(children, key=lambda n: n.sort_key)
-    free = parent.free_blocks()
-    if free:
-        items = sorted(
-            [*items, *free],
-            key=lambda item: item.sort_key if isinstance(item, Node) else (0, item.cidr.first, ""),
-        )
-    parent.children = items
+    parent.children = sorted([*children, *parent.free_blocks()], key=_item_key)
     parent.expanded = True
 
 
 def build(scope: IpamScope, open_ids: Iterable[str] = ()) -> list[Node]:
     """The top-level pools, and the children of every open pool whose ancestors are open too.
 
-    A fixed number of queries: roots, the children of all open pools at once, and one
-    :func:`annotate` over everything shown.
+    A fixed number of queries: the top-level pools, the children of every pool named in
+    ``open_ids`` at once, then one :func:`annotate` over the pools shown.
     """
     open_ids = set(open_ids)
-    pools = list(
-        scope_pools(scope).filter(
-            Q(source_pool__isnull=True) | Q(source_pool__pool_id__in=open_ids)
+    # AWS deletes a pool's children with it, so a live pool's source pool is live too.
+    tops = list(scope_pools(scope).filter(source_pool__isnull=True))
+    below = []
+    if open_ids:
+        below = list(
+            scope_pools(scope).filter(
+                source_pool__pool_id__in=open_ids, source_pool__missing_since__isnull=True
+            )
         )
-    )
-    return _assemble(pools, open_ids)
+    return _assemble([*tops, *below], {pool.id for pool in tops}, open_ids)
 
 
 def build_all(scope: IpamScope, cap: int = EXPAND_ALL_CAP) -> tuple[list[Node], int]:
-    """Every pool, expanded, breadth first up to ``cap`` pools; and the number of pools."""
-    links = list(scope_pools(scope).values_list("id", "source_pool_id"))
+    """The tree opened level by level, breadth first, while the pools shown stay within ``cap``.
+
+    A pool is shown open only with all its children; the rest stay closed (and load when
+    opened). Returns the top-level nodes and the number of pools in the scope.
+    """
+    links = list(scope_pools(scope).values_list("id", "source_pool_id", "pool_id"))
+    live = {pk for pk, _, _ in links}
     children: dict[int | None, list[int]] = defaultdict(list)
-    for pool_id, parent_id in links:
-        children[parent_id].append(pool_id)
-    chosen: list[int] = []
-    level = list(children[None])
-    while level and len(chosen) < cap:
-        level = level[: cap - len(chosen)]
-        chosen.extend(level)
-        level = [child for pool_id in level for child in children[pool_id]]
+    for pk, parent, _ in links:
+        children[parent if parent in live else None].append(pk)
+    chosen = list(children[None][:cap])
+    roots = set(chosen)
+    opened: set[int] = set()
+    level = chosen
+    while level:
+        following = []
+        for pk in level:
+            kids = children.get(pk, [])
+            if not kids or len(chosen) + len(kids) > cap:
+                continue
+            opened.add(pk)
+            chosen += kids
+            following += kids
+        level = following
+    opened |= {pk for pk in chosen if not children.get(pk)}  # leaves: free space only
     pools = list(scope_pools(scope).filter(id__in=chosen))
-    open_ids = {p.pool_id for p in pools}
-    return _assemble(pools, open_ids), len(links)
+    open_ids = {pool_id for pk, _, pool_id in links if pk in opened}
+    return _assemble(pools, roots, open_ids), len(links)
 
 
 def search(scope: IpamScope, query: str, cap: int = SEARCH_CAP) -> tuple[list[Node], int]:
-    """Pools matching ``query`` (name, description, id, tag value or CIDR) with their ancestors."""
+    """Pools matching ``query`` (name, description, id, tag value or CIDR) with their ancestors.
+
+    Returns the top-level nodes (each ancestor open on the path to the matches, which are
+    marked) and the number of matches, counted up to ``cap + 1``.
+    """
     query = query.strip()
+    tagged = IpamPool.objects.filter(tag_rows__value__icontains=query).values("id")
+    with_cidr = IpamPoolCidr.objects.filter(
+        cidr__startswith=query, missing_since__isnull=True
+    ).values("pool_id")
     matches = list(
         scope_pools(scope)
         .filter(
             Q(name__icontains=query)
             | Q(description__icontains=query)
             | Q(pool_id__icontains=query)
-            | Q(tag_rows__value__icontains=query)
-            | Q(cidrs__cidr__startswith=query)
+            | Q(id__in=tagged)
+            | Q(id__in=with_cidr)
         )
-        .values_list("id", flat=True)
-        .distinct()[: cap + 1]
+        .order_by("depth", "id")
+        .values_list("id", flat=True)[: cap + 1]
     )
+    found = set(matches[:cap])
     parents = dict(scope_pools(scope).values_list("id", "source_pool_id"))
-    wanted = set(matches[:cap])
-    for pool_id in matches[:cap]:
-        parent = parents.get(pool_id)
+    wanted = set(found)
+    for pk in found:
+        parent = parents.get(pk)
         while parent is not None and parent not in wanted:
             wanted.add(parent)
             parent = parents.get(parent)
     pools = list(scope_pools(scope).filter(id__in=wanted))
-    with_children = {parents.get(pool_id) for pool_id in wanted}
+    with_children = {parents.get(pk) for pk in wanted}
     open_ids = {p.pool_id for p in pools if p.id in with_children}
-    roots = _assemble(pools, open_ids, keep_free=False)
-    matched = set(matches[:cap])
+    tops = {p.id for p in pools if p.source_pool_id not in parents}
+    roots = _assemble(pools, tops, open_ids, keep_free=False)
     for node in walk(roots):
-        node.matched = node.pool.id in matched
+        node.matched = node.pool.id in found
     return roots, len(matches)
 
 
 def children_of(pool: IpamPool) -> Node:
     """One pool with its children and free space: the answer to expanding a node."""
     children = IpamPool.objects.filter(source_pool=pool, missing_since__isnull=True)
-    nodes = annotate([pool, *children.only(*TREE_FIELDS)])
+    selection = IpamPool.objects.filter(Q(pk=pool.pk) | Q(pk__in=children.values("pk")))
+    nodes = annotate([pool, *children.only(*TREE_FIELDS)], {pool.id}, selection)
     parent = nodes[0]
     arrange(parent, nodes[1:])
     return parent
 
 
-def _assemble(pools: list[IpamPool], open_ids: set[str], keep_free: bool = True) -> list[Node]:
-    nodes = annotate(pools)
+def _assemble(
+    pools: list[IpamPool], roots: set[int], open_ids: set[str], keep_free: bool = True
+) -> list[Node]:
+    """The forest of ``pools`` from the ones in ``roots`` (primary keys), each open pool with
+    its children under it. Pools under a closed pool, or under none of ``pools``, are left out."""
+    kids: dict[int | None, list[IpamPool]] = defaultdict(list)
+    for pool in pools:
+        if pool.id not in roots:
+            kids[pool.source_pool_id].append(pool)
+    tops = [pool for pool in pools if pool.id in roots]
+    shown, opened, level = [], set(), tops
+    while level:
+        shown += level
+        following = []
+        for pool in level:
+            if pool.pool_id in open_ids:
+                opened.add(pool.id)
+                following += kids.get(pool.id, [])
+        level = following
+    nodes = annotate(shown, opened if keep_free else ())
     by_id = {node.pool.id: node for node in nodes}
-    kids: dict[int | None, list[Node]] = defaultdict(list)
     for node in nodes:
-        parent = node.pool.source_pool_id if node.pool.source_pool_id in by_id else None
-        kids[parent].append(node)
-    for node in nodes:
-        if node.pool.pool_id not in open_ids:
+        if node.pool.id not in opened:
             continue
+        children = [by_id[child.id] for child in kids.get(node.pool.id, [])]
         if keep_free:
-            arrange(node, kids.get(node.pool.id, []))
+            arrange(node, children)
         else:  # search results: only the paths to the matches
-            node.children = sorted(kids.get(node.pool.id, []), key=lambda n: n.sort_key)
+            node.children = sorted(children, key=lambda n: n.sort_key)
             node.expanded = True
-    return sorted(kids[None], key=lambda n: n.sort_key)
+    return sorted((by_id[pool.id] for pool in tops), key=lambda n: n.sort_key)
 
 
 def walk(nodes: Iterable[Node | FreeBlock]) -> Iterable[Node]:
@@ -231,7 +346,7 @@ def walk(nodes: Iterable[Node | FreeBlock]) -> Iterable[Node]:
 def tree_url(open_ids: Iterable[str]) -> str:
     """The query string of a tree page with these pools open."""
     ids = sorted(set(open_ids))
-    return f"?{urlencode({'open': ','.join(ids)}, safe=',')}" if ids else "?"
+    return f"?open={quote_plus(','.join(ids), safe=',')}" if ids else "?"
 
 
 def ancestors(pool: IpamPool) -> list[str]:

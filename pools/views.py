@@ -17,7 +17,7 @@ from pools.models import IpamPool, IpamScope
 
 # A change in the key field re-renders these parts of the form (never the field being typed in).
 DEPENDENT_PARTS = {
-    "scope": {"source_pool", "locale", "public", "first_cidr"},
+    "scope": {"crumbs", "source_pool", "locale", "public", "first_cidr"},
     "address_family": {"source_pool", "public", "netmasks"},
     "source_pool": {"locale", "first_cidr"},
     "public_ip_source": {"advertisable"},
@@ -40,39 +40,66 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _open_ids(request: HttpRequest) -> set[str]:
+    """The pools open in the tree's URL (``?open=a,b``), at most ``tree.MAX_OPEN`` of them."""
+    ids = {i for i in request.GET.get("open", "").split(",") if i}
+    return set(sorted(ids)[: tree.MAX_OPEN]) if len(ids) > tree.MAX_OPEN else ids
+
+
 @require_GET
 def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
     """The scope's pool tree: top levels, open nodes from the URL, a search, or everything."""
     scope = get_object_or_404(IpamScope.objects.select_related("ipam"), scope_id=scope_id)
     query = request.GET.get("q", "").strip()
-    open_ids = {i for i in request.GET.get("open", "").split(",") if i}
+    open_ids = _open_ids(request)
     context: dict[str, Any] = {
         "scope": scope,
         "query": query,
-        "open_ids": open_ids,
+        "tree_open_ids": open_ids,
         "cap": tree.EXPAND_ALL_CAP,
+        "search_cap": tree.SEARCH_CAP,
+        "can_create": request.user.has_perm("pools.add_ipampool"),
     }
     if query:
-        context["nodes"], context["match_count"] = tree.search(scope, query)
+        context["nodes"], context["match_count"] = tree.search(scope, query, tree.SEARCH_CAP)
+        context["tree_open_ids"] = None  # toggles open the path to a node
     elif request.GET.get("expand") == "all":
-        context["nodes"], context["total"] = tree.build_all(scope)
-        context["expand_all"] = True
+        nodes, total = tree.build_all(scope, tree.EXPAND_ALL_CAP)
+        context.update(
+            nodes=nodes,
+            total=total,
+            shown=sum(1 for _ in tree.walk(nodes)),
+            expand_all=True,
+            tree_open_ids=None,
+        )
     else:
         context["nodes"] = tree.build(scope, open_ids)
-    return render(request, "pools/scope_detail.html", context)
+    template = "pools/scope_detail.html"
+    if request.htmx and request.htmx.target == "tree-region":
+        template += "#tree-region"
+    return render(request, template, context)
 
 
 @require_GET
 def tree_children(request: HttpRequest, scope_id: str, pool_id: str) -> HttpResponse:
-    """One node's children and free space, for expanding it in place."""
+    """One node's children and free space, for expanding it in place.
+
+    ``open`` is the tree's open set and ``level`` the children's level in the tree, so their
+    toggle links (followed without JavaScript) match the page's.
+    """
     pool = get_object_or_404(
         IpamPool.objects.only(*tree.TREE_FIELDS), scope__scope_id=scope_id, pool_id=pool_id
     )
-    node = tree.children_of(pool)
+    level = request.GET.get("level", "")
     return render(
         request,
         "pools/scope_detail.html#children",
-        {"node": node, "open_ids": set(), "scope": {"scope_id": scope_id}},
+        {
+            "node": tree.children_of(pool),
+            "open_ids": _open_ids(request) | {pool_id},
+            "level": int(level) if level.isdigit() else pool.depth + 1,
+            "can_create": request.user.has_perm("pools.add_ipampool"),
+        },
     )
 
 

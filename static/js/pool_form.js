@@ -24,6 +24,20 @@
     if (group) group.classList.toggle("has-error", !!region.textContent.trim());
   });
 
+  // "Add a tag" replaces its rows, button included: give the focus to the new row's key.
+  var addedRows = null;
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[name=_add_row]");
+    if (button) addedRows = button.value;
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (!addedRows) return;
+    var rows = document.querySelectorAll("#" + addedRows + "-rows .tag-row");
+    addedRows = null;
+    var key = rows.length && rows[rows.length - 1].querySelector("input[type=text]");
+    if (key) key.focus();
+  });
+
   // One click, one submission: the ClientToken makes a second one harmless anyway.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -13,16 +13,25 @@
     return item.querySelector(':scope > ul[role="group"]');
   }
 
-  function rememberOpen(tree) {
-    var open = Array.from(tree.querySelectorAll('[role="treeitem"][aria-expanded="true"]'))
+  function openIds(tree) {
+    return Array.from(tree.querySelectorAll('[role="treeitem"][aria-expanded="true"]'))
       .map(function (item) { return item.dataset.pool; })
       .filter(Boolean)
       .sort();
+  }
+
+  // An "expand all" view opens up to thousands of pools: too many for a URL, which then keeps
+  // saying "expand all".
+  var MAX_OPEN_IN_URL = 200;
+
+  function rememberOpen(tree) {
+    var open = openIds(tree);
     var url = new URL(window.location.href);
+    if (url.searchParams.get("expand") === "all" && open.length > MAX_OPEN_IN_URL) return;
     url.searchParams.delete("expand");
     if (open.length) url.searchParams.set("open", open.join(","));
     else url.searchParams.delete("open");
-    history.replaceState(null, "", url.pathname + (url.search ? url.search.replace(/%2C/g, ",") : ""));
+    history.replaceState(history.state, "", url.pathname + url.search.replace(/%2C/g, ",") + url.hash);
   }
 
   function setOpen(tree, item, open) {
@@ -30,12 +39,17 @@
     var children = group(item);
     item.setAttribute("aria-expanded", open ? "true" : "false");
     children.hidden = !open;
-    if (open && !children.children.length && item.dataset.children) {
-      item.setAttribute("aria-busy", "true");
-      htmx.ajax("GET", item.dataset.children, { target: children, swap: "innerHTML" })
-        .then(function () { item.removeAttribute("aria-busy"); });
-    }
     rememberOpen(tree);
+    if (open && !children.children.length && tree.dataset.children) {
+      var url = tree.dataset.children.replace("__pool__", encodeURIComponent(item.dataset.pool));
+      var level = parseInt(item.getAttribute("aria-level"), 10) + 1;
+      item.setAttribute("aria-busy", "true");
+      htmx.ajax("GET", url, {
+        target: children,
+        swap: "innerHTML",
+        values: { open: openIds(tree).join(","), level: level },
+      }).finally(function () { item.removeAttribute("aria-busy"); });
+    }
   }
 
   function focus(tree, item) {

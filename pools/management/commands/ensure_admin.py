@@ -16,6 +16,9 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         users.objects.create_superuser("admin", "", password)
-        self.stdout.write(self.style.SUCCESS(
-            f"Created the first admin user.\n  username: admin\n  password: {password}\n"
-            "This password is shown only once; change it in the admin site."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created the first admin user.\n  username: admin\n  password: {password}\n"
+                "This password is shown only once; change it in the admin site."
+            )
+        )

@@ -1,0 +1,195 @@
+"""The scope's pool tree: the scope page at 100 and at 10,000 pools, expanding a node with 1,000
+children, and the address map of that node.
+
+Everything runs in one child process (``python -m bench.tree_bench``), so Django is set up
+there with its own settings: a SQLite database in a temporary directory, migrated, and two
+scopes written straight into it with ``tests.treedata.build_tree`` (pools, their CIDRs, their
+allocations in their parents and tags, as a sync would leave them):
+
+- small: 100 pools, four top-level pools;
+- large: 10,000 pools over depths 1 to 10, four top-level pools, the first with exactly 1,000
+  children (a free block between each two of them, so expanding it lists 2,000 items).
+
+Requests go through Django's test client in that process, logged in as a superuser; each is
+timed from the call to the complete response (URL resolution, middleware, the view, its SQL,
+template rendering), after a few untimed warm-up requests. How each number is taken:
+
+- scope page: ``GET /scopes/<id>/`` (the top-level pools), median and p95 of ``requests``
+  requests, at both sizes in the same run; the target is large / small <= 1.5 on medians.
+  Requests of every measurement take turns (small, large, expand, map, small, ...), so a
+  change in the machine's load during the run weighs on all of them alike.
+- expand: ``GET /scopes/<id>/tree/<pool>/`` with ``HX-Request`` (what the tree's JavaScript
+  asks for), on the pool with 1,000 children; the target is a median <= 150 ms.
+- address map: ``GET /pools/<pool>/map/`` for the same pool (its CIDR with 1,000 child pools
+  and the free blocks between them, drawn to scale).
+- SQL queries: every statement of one request, counted by ``CaptureQueriesContext``; the
+  scope page must send as many at 10,000 pools as at 100.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.harness import Stats, Suite
+
+RATIO_TARGET = 1.5
+EXPAND_TARGET_MS = 150.0
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Sizes:
+    small: int = 100
+    large: int = 10_000
+    wide: int = 1_000  # children of one pool in the large scope
+    requests: int = 30  # timed requests per measurement
+    warmup: int = 3
+
+
+QUICK = Sizes(large=2_000, requests=8, warmup=2)
+
+
+def run(quick: bool = False) -> Suite:
+    sizes = QUICK if quick else Sizes()
+    suite = Suite("tree", parameters=asdict(sizes))
+    with tempfile.TemporaryDirectory(prefix="tree-bench-") as directory:
+        env = {
+            **os.environ,
+            "IPAMUI_VAR_DIR": directory,
+            "DATABASE_URL": f"sqlite:///{Path(directory) / 'db.sqlite3'}",
+            "DJANGO_SETTINGS_MODULE": "ipamui.settings",
+            "DEBUG": "false",
+            "IPAM_BACKEND": "embedded",
+            "IPAM_EMBEDDED_SEED": "false",
+            "ALLOWED_HOSTS": "testserver",
+        }
+        env.pop("AWS_ENDPOINT_URL_EC2", None)
+        argv = [sys.executable, "-m", "bench.tree_bench", "--child", json.dumps(asdict(sizes))]
+        done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"the tree benchmark failed:\n{done.stderr}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    _report(suite, sizes, result)
+    return suite
+
+
+def _report(suite: Suite, sizes: Sizes, result: dict[str, Any]) -> None:
+    ms = {name: Stats(**stats) for name, stats in result["timings"].items()}
+    queries = result["queries"]
+    small, large = ms["scope_small"], ms["scope_large"]
+    suite.add(f"scope page, {sizes.small} pools, median", small.median * 1000, "ms")
+    suite.add(f"scope page, {sizes.small} pools, p95", small.p95 * 1000, "ms")
+    suite.add(f"scope page, {sizes.large:,} pools, median", large.median * 1000, "ms")
+    suite.add(f"scope page, {sizes.large:,} pools, p95", large.p95 * 1000, "ms")
+    ratio = large.median / small.median
+    suite.add(
+        f"scope page {sizes.large:,} / {sizes.small}",
+        ratio,
+        "x",
+        target=f"<= {RATIO_TARGET}",
+        met=ratio <= RATIO_TARGET,
+    )
+    expand = ms["expand"]
+    suite.add(
+        f"expand a {sizes.wide:,}-child node, median",
+        expand.median * 1000,
+        "ms",
+        target=f"<= {EXPAND_TARGET_MS:.0f} ms",
+        met=expand.median * 1000 <= EXPAND_TARGET_MS,
+    )
+    suite.add(f"expand a {sizes.wide:,}-child node, p95", expand.p95 * 1000, "ms")
+    suite.add(f"address map, {sizes.wide:,} children, median", ms["map"].median * 1000, "ms")
+    suite.add(f"address map, {sizes.wide:,} children, p95", ms["map"].p95 * 1000, "ms")
+    same = queries["scope_small"] == queries["scope_large"]
+    suite.add(
+        f"SQL queries, scope page ({sizes.small} / {sizes.large:,} pools)",
+        queries["scope_large"],
+        "queries",
+        target=f"same as at {sizes.small} ({queries['scope_small']})",
+        met=same,
+    )
+    suite.add("SQL queries, expand", queries["expand"], "queries")
+    suite.add("SQL queries, address map", queries["map"], "queries")
+    suite.details.update(result)
+
+
+# --- the child process ------------------------------------------------------------------------
+
+
+def _child(sizes: Sizes) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.treedata import build_tree
+
+    call_command("migrate", verbosity=0, interactive=False)
+    started = time.perf_counter()
+    small = build_tree(sizes.small, roots=4, label="small")
+    large = build_tree(sizes.large, roots=4, wide=sizes.wide, label="large")
+    built = time.perf_counter() - started
+    assert large.wide is not None
+    user = get_user_model().objects.create_superuser("bench", "", "bench-password")
+    client = Client()
+    client.force_login(user)
+
+    targets = {
+        "scope_small": (f"/scopes/{small.scope.scope_id}/", {}),
+        "scope_large": (f"/scopes/{large.scope.scope_id}/", {}),
+        "expand": (
+            f"/scopes/{large.scope.scope_id}/tree/{large.wide.pool_id}/",
+            {"HTTP_HX_REQUEST": "true"},
+        ),
+        "map": (f"/pools/{large.wide.pool_id}/map/", {}),
+    }
+    timings: dict[str, Any] = {}
+    queries: dict[str, int] = {}
+    sizes_out: dict[str, int] = {}
+    for name, (url, headers) in targets.items():
+        for _ in range(sizes.warmup):
+            response = client.get(url, **headers)
+            assert response.status_code == 200, (url, response.status_code)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url, **headers)
+        queries[name] = len(captured.captured_queries)
+        sizes_out[name] = len(response.content)
+    # The two scope pages take turns, so that a change in the machine's load hits both alike.
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    for _ in range(sizes.requests):
+        for name, (url, headers) in targets.items():
+            begun = time.perf_counter()
+            client.get(url, **headers)
+            samples[name].append(time.perf_counter() - begun)
+    timings = {name: asdict(Stats.of(values)) for name, values in samples.items()}
+    return {
+        "timings": timings,
+        "queries": queries,
+        "response_bytes": sizes_out,
+        "build_seconds": round(built, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", required=True, help="the sizes, as JSON")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    print(json.dumps(_child(Sizes(**json.loads(args.child)))))
+
+
+if __name__ == "__main__":
+    main()

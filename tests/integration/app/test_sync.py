@@ -1,0 +1,324 @@
+"""`ipam_sync` and sync_all: everything AWS has, imported in bulk, marked when it goes."""
+
+from __future__ import annotations
+
+import sqlite3
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import ipamsim
+from ipamsim.seed import seed_demo
+from pools.aws import AwsNotAuthorised, AwsUnavailable, reset_clients
+from pools.aws.embedded import use_simulator
+from pools.models import (
+    Ipam,
+    IpamPool,
+    IpamPoolAllocation,
+    IpamPoolCidr,
+    IpamScope,
+    PoolTag,
+)
+from pools.sync import sync_all
+from tests.integration.app.conftest import aws_pools, build_hierarchy
+
+pytestmark = pytest.mark.django_db
+
+
+def ipam_sync(*args: str) -> str:
+    out = StringIO()
+    call_command("ipam_sync", *args, stdout=out)
+    return out.getvalue()
+
+
+def aws_space(sim: ipamsim.Simulator) -> tuple[set[str], set[str]]:
+    cidrs, allocations = set(), set()
+    for pool in aws_pools(sim):
+        pool_id = pool["IpamPoolId"]
+        cidrs |= {
+            c["IpamPoolCidrId"]
+            for c in sim.call("GetIpamPoolCidrs", IpamPoolId=pool_id)["IpamPoolCidrs"]
+        }
+        allocations |= {
+            a["IpamPoolAllocationId"]
+            for a in sim.call("GetIpamPoolAllocations", IpamPoolId=pool_id)["IpamPoolAllocations"]
+        }
+    return cidrs, allocations
+
+
+def test_ipam_sync_imports_everything_aws_has(sim):
+    seed_demo(sim)
+
+    output = ipam_sync()
+
+    ipams = sim.call("DescribeIpams")["Ipams"]
+    assert set(Ipam.objects.values_list("ipam_id", flat=True)) == {i["IpamId"] for i in ipams}
+    ipam = Ipam.objects.get()
+    assert ipam.operating_regions == ["us-east-1", "us-west-2", "eu-west-1"]
+    assert ipam.tags == {"Name": "demo"}
+    scopes = sim.call("DescribeIpamScopes")["IpamScopes"]
+    assert set(IpamScope.objects.values_list("scope_id", flat=True)) == {
+        s["IpamScopeId"] for s in scopes
+    }
+    assert set(IpamScope.objects.values_list("scope_type", flat=True)) == {"public", "private"}
+    in_aws = {p["IpamPoolId"]: p for p in aws_pools(sim)}
+    pools = {p.pool_id: p for p in IpamPool.objects.select_related("source_pool", "scope")}
+    assert pools.keys() == in_aws.keys()
+    for pool_id, pool in pools.items():
+        aws = in_aws[pool_id]
+        assert pool.depth == aws["PoolDepth"]
+        assert pool.state == aws["State"]
+        assert pool.scope.arn == aws["IpamScopeArn"]
+        assert (pool.source_pool.pool_id if pool.source_pool else None) == aws.get(
+            "SourceIpamPoolId"
+        )
+        assert pool.locale == ("" if aws["Locale"] == "None" else aws["Locale"])
+        assert pool.tags == {t["Key"]: t["Value"] for t in aws.get("Tags", [])}
+    assert PoolTag.objects.filter(key="Name").count() == len(in_aws)
+    cidrs, allocations = aws_space(sim)
+    assert set(IpamPoolCidr.objects.values_list("cidr_id", flat=True)) == cidrs
+    assert set(IpamPoolAllocation.objects.values_list("allocation_id", flat=True)) == allocations
+    assert IpamPoolAllocation.objects.filter(resource_type="ipam-pool").exists()
+    assert IpamPoolAllocation.objects.filter(resource_type="custom").count() == 12
+    assert "pools: 11" in output
+    assert "CIDRs and allocations: 11/11 pools" in output
+    assert "pools: 11 new, 0 changed, 0 unchanged, 0 no longer in AWS" in output
+    assert "changes saved" in output
+
+
+def test_second_run_changes_nothing(sim):
+    seed_demo(sim)
+    ipam_sync()
+    before = {
+        model: list(model.objects.order_by("pk").values())
+        for model in (Ipam, IpamScope, IpamPool, IpamPoolCidr, IpamPoolAllocation)
+    }
+    for rows in before.values():
+        for row in rows:
+            row.pop("last_synced_at")
+
+    output = ipam_sync()
+    report = sync_all()
+
+    assert not report.changed_anything
+    assert "nothing changed" in output
+    assert "pools: 0 new, 0 changed, 11 unchanged, 0 no longer in AWS" in output
+    for model, rows in before.items():
+        after = list(model.objects.order_by("pk").values())
+        for row in after:
+            row.pop("last_synced_at")
+        assert after == rows, model
+
+
+def test_changes_in_aws_are_picked_up(sim, demo):
+    pool = IpamPool.objects.get(name="eu-west-1-dev")
+    sim.call(
+        "ModifyIpamPool",
+        IpamPoolId=pool.pool_id,
+        Description="renamed",
+        AddAllocationResourceTags=[{"Key": "cost", "Value": "1"}],
+    )
+
+    report = sync_all(include_space=False)
+
+    assert report.counts["pools"].changed == 1
+    pool.refresh_from_db()
+    assert pool.description == "renamed"
+    assert pool.allocation_resource_tags == {"environment": "dev", "cost": "1"}
+
+
+def test_what_aws_no_longer_has_is_marked_not_deleted(sim, demo):
+    pool = IpamPool.objects.get(name="ula-v6")
+    cidr = pool.cidrs.get()
+    allocation = IpamPoolAllocation.objects.filter(resource_type="custom").first()
+    kept = sim.store.get("pool", pool.pool_id)
+    sim.store.remove("pool", pool.pool_id)
+    sim.call(
+        "ReleaseIpamPoolAllocation",
+        IpamPoolId=allocation.pool.pool_id,
+        IpamPoolAllocationId=allocation.allocation_id,
+        Cidr=allocation.cidr,
+    )
+
+    report = sync_all()
+
+    assert report.missing["pools"] == 1
+    assert report.missing["allocations"] == 1
+    for row in (pool, cidr, allocation):
+        row.refresh_from_db()
+        assert row.missing_since is not None
+    assert IpamPool.objects.filter(missing_since__isnull=True).count() == 10
+    missing_since = pool.missing_since
+
+    assert not sync_all().changed_anything
+    pool.refresh_from_db()
+    assert pool.missing_since == missing_since
+
+    sim.store.add("pool", pool.pool_id, kept)
+    report = sync_all()
+
+    assert report.counts["pools"].changed == 1
+    pool.refresh_from_db()
+    cidr.refresh_from_db()
+    assert (pool.missing_since, cidr.missing_since) == (None, None)
+
+
+def test_deleted_pool_stays_with_its_final_state_until_aws_forgets_it(sim, demo):
+    pool = IpamPool.objects.get(name="ula-v6")
+    sim.call("DeleteIpamPool", IpamPoolId=pool.pool_id, Cascade=True)
+
+    sync_all(include_space=False)
+
+    pool.refresh_from_db()
+    assert pool.state == "delete-complete"
+    assert pool.missing_since is None
+
+
+def test_pools_of_every_page_are_imported(sim):
+    ids = build_hierarchy(sim, 1100)
+
+    output = ipam_sync("--skip-space")
+
+    assert IpamPool.objects.count() == 1100
+    assert set(IpamPool.objects.values_list("pool_id", flat=True)) == set(ids)
+    assert "pools: 1000" in output
+    assert "pools: 1100" in output
+    assert not IpamPoolCidr.objects.exists()
+
+
+def test_sync_failure_is_a_command_error(sim):
+    seed_demo(sim)
+    sim.faults.update({"unreachable": True})
+
+    with pytest.raises(CommandError) as caught:
+        ipam_sync()
+
+    assert isinstance(caught.value.__cause__, AwsUnavailable)
+    assert not Ipam.objects.exists()
+
+
+def test_not_authorised_is_a_command_error(sim):
+    sim.faults.update({"deny_actions": {"DescribeIpamPools"}})
+
+    with pytest.raises(CommandError) as caught:
+        ipam_sync()
+
+    assert isinstance(caught.value.__cause__, AwsNotAuthorised)
+    assert caught.value.__cause__.code == "UnauthorizedOperation"
+
+
+def test_quiet_sync_prints_nothing(sim):
+    seed_demo(sim)
+
+    assert ipam_sync("--verbosity", "0") == ""
+    assert IpamPool.objects.count() == 11
+
+
+def use_fresh_endpoint(pools: int) -> ipamsim.Simulator:
+    """Empty the database and point the app at a new endpoint holding ``pools`` pools."""
+    Ipam.objects.all().delete()
+    fresh = ipamsim.Simulator(ipamsim.Config(create_delay=0))
+    build_hierarchy(fresh, pools)
+    use_simulator(fresh)
+    reset_clients()
+    return fresh
+
+
+def count_queries(func) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        func()
+    return len(queries)
+
+
+def test_sync_of_2000_pools_at_depth_10_grows_with_pages_not_pools(
+    sim, django_assert_max_num_queries
+):
+    """1,100 and 2,000 pools are both two pages of DescribeIpamPools: the same queries."""
+    use_fresh_endpoint(1100)
+    import_1100 = count_queries(lambda: sync_all(include_space=False))
+    resync_1100 = count_queries(lambda: sync_all(include_space=False))
+
+    use_fresh_endpoint(2000)
+    with django_assert_max_num_queries(import_1100):
+        report = sync_all(include_space=False)
+    with django_assert_max_num_queries(resync_1100):
+        again = sync_all(include_space=False)
+
+    assert report.pages == again.pages == 2
+    assert report.counts["pools"].created == 2000
+    assert not again.changed_anything
+    assert import_1100 <= 30
+    pools = IpamPool.objects.all()
+    assert pools.count() == 2000
+    assert pools.filter(depth=10).count() > 100
+    assert max(pools.values_list("depth", flat=True)) == 10
+    deepest = IpamPool.objects.get(name="chain-10")
+    ancestors = []
+    node = deepest
+    while node.source_pool_id:
+        node = IpamPool.objects.get(pk=node.source_pool_id)
+        ancestors.append(node.depth)
+    assert ancestors == list(range(9, 0, -1))
+    assert not IpamPool.objects.filter(source_pool__isnull=True).exclude(depth=1).exists()
+    assert IpamPool.objects.get(name="chain-5").children.count() > 200
+
+
+@pytest.fixture
+def small_variable_limit():
+    """On SQLite, a limit on query variables far below this build's, as some builds have."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    before = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 2000)
+    yield
+    raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+
+
+def test_resync_rewrites_every_field_that_drifted(sim, small_variable_limit):
+    build_hierarchy(sim, 150)
+    sync_all(include_space=False)
+    IpamPool.objects.update(
+        arn="x",
+        owner_id="x",
+        region="x",
+        scope_type="x",
+        source_pool_aws_id="x",
+        locale="x",
+        depth=1,
+        state="x",
+        state_message="x",
+        name="x",
+        description="x",
+        auto_import=True,
+        publicly_advertisable=True,
+        allocation_min_netmask_length=1,
+        allocation_max_netmask_length=2,
+        allocation_default_netmask_length=2,
+        allocation_resource_tags={"x": "x"},
+        tags={"x": "x"},
+        aws_service="ec2",
+        public_ip_source="byoip",
+        source_resource={"x": "x"},
+    )
+
+    report = sync_all(include_space=False)
+
+    assert report.counts["pools"].changed == 150
+    assert not sync_all(include_space=False).changed_anything
+    chain = IpamPool.objects.get(name="chain-10")
+    assert (chain.depth, chain.description, chain.locale, chain.state) == (
+        10,
+        "level 10",
+        "",
+        "create-complete",
+    )
+    assert chain.source_pool.name == "chain-9"
+    assert set(PoolTag.objects.filter(pool=chain).values_list("key", "value")) == {
+        ("Name", "chain-10")
+    }
