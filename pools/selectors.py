@@ -67,6 +67,7 @@ def pool_page(pool: IpamPool) -> dict[str, Any]:
         creation
         and (creation.first_cidr or creation.first_netmask_length is not None)
         and not cidrs
+        and not creation.error_code
         and pool.state not in FAILED_STATES
     )
     settling = (

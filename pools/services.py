@@ -184,18 +184,31 @@ def _claim_token(
 
 
 def pool_provision_first_cidr(*, pool: IpamPool) -> None:
-    """Provision the CIDR asked for at creation, once the pool is usable. Idempotent."""
+    """Provision the CIDR asked for at creation, once the pool is usable. Idempotent.
+
+    If AWS refuses it (the space was taken since the form checked), the refusal is recorded on
+    the creation so the pool page shows it and stops retrying, and the source pool's space is
+    read again so the next form sees what AWS sees.
+    """
     creation = PoolCreation.objects.filter(pool=pool).first()
     if creation is None or not (creation.first_cidr or creation.first_netmask_length):
         return
-    if pool.cidrs.exists() or not pool.is_usable:
+    if creation.error_code or pool.cidrs.exists() or not pool.is_usable:
         return
-    pool_provision_cidr(
-        pool=pool,
-        cidr=creation.first_cidr,
-        netmask_length=creation.first_netmask_length,
-        client_token=f"{creation.client_token[:48]}-cidr",
-    )
+    try:
+        pool_provision_cidr(
+            pool=pool,
+            cidr=creation.first_cidr,
+            netmask_length=creation.first_netmask_length,
+            client_token=f"{creation.client_token[:48]}-cidr",
+        )
+    except AwsRefused as err:
+        PoolCreation.objects.filter(pk=creation.pk).update(
+            error_code=err.code, error_message=err.message
+        )
+        if pool.source_pool is not None:
+            pool_refresh_space(pool=pool.source_pool)
+        raise
 
 
 def pool_refresh(*, pool: IpamPool) -> IpamPool:

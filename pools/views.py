@@ -248,11 +248,13 @@ def pool_status(request: HttpRequest, pool_id: str) -> HttpResponse:
     try:
         pool = services.pool_refresh(pool=pool)
         services.pool_provision_first_cidr(pool=pool)
+    except AwsRefused:
+        pass  # a refused first CIDR is recorded on the creation and shown from there
     except AwsError as err:
         error = err.message
     pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
-    return render(
-        request,
-        "pools/pool_detail.html#status",
-        {"pool": pool, "refresh_error": error, **selectors.pool_page(pool)},
-    )
+    page = selectors.pool_page(pool)
+    context = {"pool": pool, "refresh_error": error, **page}
+    if not page["settling"]:  # the last poll also brings what settling changed elsewhere
+        context["address_map"] = selectors.pool_address_map(pool)
+    return render(request, "pools/pool_detail.html#status-update", context)
