@@ -14,7 +14,15 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from pools import mirror
-from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable, call_aws, ec2_client
+from pools.aws import (
+    AwsError,
+    AwsNotAuthorised,
+    AwsRefused,
+    AwsUnavailable,
+    call_aws,
+    ec2_client,
+    pages,
+)
 from pools.models import IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope, PoolCreation
 from pools.rules import normalise_locale
 
@@ -232,10 +240,18 @@ def pool_refresh(*, pool: IpamPool) -> IpamPool:
 
 def pool_refresh_space(*, pool: IpamPool) -> None:
     client = ec2_client()
-    cidrs = _all_pages(client, "get_ipam_pool_cidrs", "IpamPoolCidrs", IpamPoolId=pool.pool_id)
-    allocations = _all_pages(
-        client, "get_ipam_pool_allocations", "IpamPoolAllocations", IpamPoolId=pool.pool_id
-    )
+    cidrs = [
+        c
+        for page in pages(client.get_ipam_pool_cidrs, "IpamPoolCidrs", IpamPoolId=pool.pool_id)
+        for c in page
+    ]
+    allocations = [
+        a
+        for page in pages(
+            client.get_ipam_pool_allocations, "IpamPoolAllocations", IpamPoolId=pool.pool_id
+        )
+        for a in page
+    ]
     with transaction.atomic():
         mirror.save_cidrs((pool, c) for c in cidrs)
         mirror.save_allocations((pool, a) for a in allocations)
@@ -251,19 +267,6 @@ def _mark_missing(queryset: Any) -> None:
     from django.utils import timezone
 
     queryset.filter(missing_since__isnull=True).update(missing_since=timezone.now())
-
-
-def _all_pages(client: Any, method: str, key: str, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = call_aws(
-            getattr(client, method), **params, **({"NextToken": token} if token else {})
-        )
-        items.extend(page.get(key, []))
-        token = page.get("NextToken")
-        if not token:
-            return items
 
 
 def pool_provision_cidr(

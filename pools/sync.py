@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pools import mirror
-from pools.aws import call_aws, ec2_client
+from pools.aws import ec2_client, pages
 from pools.mirror import UpsertCounts
 from pools.models import Ipam, IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope
 
@@ -53,16 +53,6 @@ class SyncReport:
             )
         out.append(f"source links changed: {self.links_changed}")
         return out
-
-
-def pages(method: Callable[..., dict[str, Any]], key: str, **params: Any) -> Iterator[list[dict]]:
-    token = None
-    while True:
-        response = call_aws(method, **params, **({"NextToken": token} if token else {}))
-        yield response.get(key, [])
-        token = response.get("NextToken")
-        if not token:
-            return
 
 
 def prefetched(items: Iterator[T]) -> Iterator[T]:

@@ -10,6 +10,7 @@ from pools.aws.errors import (
     AwsUnavailable,
     call_aws,
 )
+from pools.aws.paging import pages
 
 __all__ = [
     "AwsError",
@@ -18,5 +19,6 @@ __all__ = [
     "AwsUnavailable",
     "call_aws",
     "ec2_client",
+    "pages",
     "reset_clients",
 ]
