@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required, permission_required
@@ -18,7 +19,7 @@ from pools.models import IpamPool, IpamScope
 # A change in the key field re-renders these parts of the form (never the field being typed in).
 DEPENDENT_PARTS = {
     "scope": {"crumbs", "source_pool", "locale", "public", "first_cidr"},
-    "address_family": {"source_pool", "public", "netmasks"},
+    "address_family": {"source_pool", "public"},
     "source_pool": {"locale", "first_cidr"},
     "public_ip_source": {"advertisable"},
 }
@@ -247,9 +248,8 @@ def pool_status(request: HttpRequest, pool_id: str) -> HttpResponse:
     error = ""
     try:
         pool = services.pool_refresh(pool=pool)
-        services.pool_provision_first_cidr(pool=pool)
-    except AwsRefused:
-        pass  # a refused first CIDR is recorded on the creation and shown from there
+        with suppress(AwsRefused):  # a refused first CIDR is recorded and shown from there
+            services.pool_provision_first_cidr(pool=pool)
     except AwsError as err:
         error = err.message
     pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
