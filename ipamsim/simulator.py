@@ -6,12 +6,11 @@ XML body, exactly as EC2 would. The HTTP server and the in-process botocore hook
 
 from __future__ import annotations
 
-import json
 import random
 import re
+import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,11 +197,5 @@ class Simulator:
         return None
 
     def new_id(self, prefix: str, length: int = 17) -> str:
-        return (
-            prefix + uuid.uuid4().hex[:length]
-            if length <= 32
-            else (prefix + (uuid.uuid4().hex + uuid.uuid4().hex)[:length])
-        )
-
-    def dump_faults(self) -> str:
-        return json.dumps(self.faults.as_dict())
+        """An AWS-style id: ``prefix`` and ``length`` hex digits."""
+        return prefix + secrets.token_hex((length + 1) // 2)[:length]

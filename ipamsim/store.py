@@ -106,12 +106,6 @@ class Store:
         self._removed.clear()
         self._dirty_tokens.clear()
 
-    def discard_changes(self) -> None:
-        """Forget unflushed changes' bookkeeping (the objects were changed in place already)."""
-        self._dirty.clear()
-        self._removed.clear()
-        self._dirty_tokens.clear()
-
     def _transaction(self):
         db = self._db
 

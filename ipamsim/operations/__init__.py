@@ -35,11 +35,6 @@ def operation(action: str) -> Callable[[Operation], Operation]:
     return register
 
 
-def public(obj: dict[str, Any]) -> dict[str, Any]:
-    """An object without its private bookkeeping (for callers outside the protocol layer)."""
-    return {k: v for k, v in obj.items() if not k.startswith("_")}
-
-
 @dataclass
 class Context:
     sim: Simulator
