@@ -281,11 +281,7 @@ def pool_provision_cidr(
     In a pool with a source pool the CIDR becomes an allocation of the source pool; the
     source pool's allocations are read again so the mirror shows it.
     """
-    params: dict[str, Any] = {"IpamPoolId": pool.pool_id}
-    if cidr:
-        params["Cidr"] = cidr
-    elif netmask_length is not None:
-        params["NetmaskLength"] = netmask_length
+    params = _space_request(pool, cidr, netmask_length)
     if client_token:
         params["ClientToken"] = client_token
     response = call_aws(ec2_client().provision_ipam_pool_cidr, **params)
@@ -294,6 +290,16 @@ def pool_provision_cidr(
     if pool.source_pool_id is not None:
         _refresh_quietly(pool.source_pool)
     return saved
+
+
+def _space_request(pool: IpamPool, cidr: str, netmask_length: int | None) -> dict[str, Any]:
+    """Space asked of a pool: a CIDR, or else a netmask length (or neither: AWS decides)."""
+    params: dict[str, Any] = {"IpamPoolId": pool.pool_id}
+    if cidr:
+        params["Cidr"] = cidr
+    elif netmask_length is not None:
+        params["NetmaskLength"] = netmask_length
+    return params
 
 
 def _refresh_quietly(pool: IpamPool) -> None:
@@ -308,11 +314,7 @@ def _refresh_quietly(pool: IpamPool) -> None:
 def pool_allocate(
     *, pool: IpamPool, cidr: str = "", netmask_length: int | None = None, description: str = ""
 ) -> IpamPoolAllocation:
-    params: dict[str, Any] = {"IpamPoolId": pool.pool_id, "ClientToken": new_client_token()}
-    if cidr:
-        params["Cidr"] = cidr
-    elif netmask_length is not None:
-        params["NetmaskLength"] = netmask_length
+    params = _space_request(pool, cidr, netmask_length) | {"ClientToken": new_client_token()}
     if description:
         params["Description"] = description
     response = call_aws(ec2_client().allocate_ipam_pool_cidr, **params)
