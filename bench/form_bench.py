@@ -244,30 +244,11 @@ class _Bench:
 
 # --- form data ------------------------------------------------------------------------------
 
-EMPTY = {
-    "scope": "",
-    "address_family": "ipv4",
-    "source_pool": "",
-    "locale": "",
-    "description": "",
-    "allocation_min_netmask_length": "",
-    "allocation_default_netmask_length": "",
-    "allocation_max_netmask_length": "",
-    "source_resource_id": "",
-    "source_resource_region": "",
-    "source_resource_owner": "",
-    "first_cidr": "",
-    "first_netmask_length": "",
-    "tag-TOTAL_FORMS": "0",
-    "tag-INITIAL_FORMS": "0",
-    "arts-TOTAL_FORMS": "0",
-    "arts-INITIAL_FORMS": "0",
-}
-
 
 def _live_inputs() -> list[tuple[str, dict[str, str]]]:
     """(the field that changed, the rest of the form) as a user fills the form in."""
     from pools.models import IpamPool, IpamScope
+    from tests.integration.app.pool_form_support import EMPTY_FORM
 
     private = IpamScope.objects.get(scope_type="private", is_default=True).scope_id
     public = IpamScope.objects.get(scope_type="public", is_default=True).scope_id
@@ -309,12 +290,13 @@ def _live_inputs() -> list[tuple[str, dict[str, str]]]:
             {"tag-TOTAL_FORMS": "2", "tag-0-key": "Name", "tag-1-key": "aws:x", "tag-1-value": ""},
         ),
     ]
-    return [(trigger, {**EMPTY, "scope": private, **values}) for trigger, values in mix]
+    return [(trigger, {**EMPTY_FORM, "scope": private, **values}) for trigger, values in mix]
 
 
 def _create_inputs() -> Iterator[dict[str, str]]:
     """Valid forms, each a new pool: top-level ones with tags, children with a block size."""
     from pools.models import IpamPool, IpamScope
+    from tests.integration.app.pool_form_support import EMPTY_FORM
 
     private = IpamScope.objects.get(scope_type="private", is_default=True).scope_id
     prod = IpamPool.objects.get(name="us-east-1-prod")
@@ -332,7 +314,7 @@ def _create_inputs() -> Iterator[dict[str, str]]:
             values.update(
                 {"tag-TOTAL_FORMS": "1", "tag-0-key": "Name", "tag-0-value": f"bench-{number}"}
             )
-        yield {**EMPTY, **values, "client_token": str(uuid.uuid4())}
+        yield {**EMPTY_FORM, **values, "client_token": str(uuid.uuid4())}
 
 
 # --- measurements ---------------------------------------------------------------------------

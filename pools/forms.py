@@ -55,6 +55,16 @@ def field_for(member: str | None) -> str | None:
     return FIELD_FOR_MEMBER.get(member or "")
 
 
+def netmask_field(label: str, help_text: str) -> forms.IntegerField:
+    """A netmask length; its range is a rule of :mod:`pools.rules`, checked in ``clean``."""
+    return forms.IntegerField(
+        required=False,
+        label=label,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"min": 0, "max": 128, "inputmode": "numeric"}),
+    )
+
+
 class PoolChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: IpamPool) -> str:
         parts = [str(obj), f"depth {obj.depth}", obj.locale or "no locale"]
@@ -148,23 +158,14 @@ class PoolForm(forms.Form):
         label="Auto-import",
         help_text="Import resources whose CIDRs fall in this pool (needs a locale to do anything).",
     )
-    allocation_min_netmask_length = forms.IntegerField(
-        required=False,
-        label="Minimum netmask length",
-        help_text="The largest allocation allowed (shortest prefix).",
-        widget=forms.NumberInput(attrs={"min": 0, "max": 128, "inputmode": "numeric"}),
+    allocation_min_netmask_length = netmask_field(
+        "Minimum netmask length", "The largest allocation allowed (shortest prefix)."
     )
-    allocation_default_netmask_length = forms.IntegerField(
-        required=False,
-        label="Default netmask length",
-        help_text="Used when an allocation asks for no size.",
-        widget=forms.NumberInput(attrs={"min": 0, "max": 128, "inputmode": "numeric"}),
+    allocation_default_netmask_length = netmask_field(
+        "Default netmask length", "Used when an allocation asks for no size."
     )
-    allocation_max_netmask_length = forms.IntegerField(
-        required=False,
-        label="Maximum netmask length",
-        help_text="The smallest allocation allowed (longest prefix).",
-        widget=forms.NumberInput(attrs={"min": 0, "max": 128, "inputmode": "numeric"}),
+    allocation_max_netmask_length = netmask_field(
+        "Maximum netmask length", "The smallest allocation allowed (longest prefix)."
     )
     public_ip_source = forms.ChoiceField(
         required=False,
@@ -201,11 +202,8 @@ class PoolForm(forms.Form):
             attrs={"placeholder": "e.g. 10.0.0.0/16", "autocomplete": "off", "spellcheck": "false"}
         ),
     )
-    first_netmask_length = forms.IntegerField(
-        required=False,
-        label="…or a netmask length",
-        help_text="AWS picks the lowest free block of this size in the source pool.",
-        widget=forms.NumberInput(attrs={"min": 0, "max": 128, "inputmode": "numeric"}),
+    first_netmask_length = netmask_field(
+        "…or a netmask length", "AWS picks the lowest free block of this size in the source pool."
     )
     client_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 

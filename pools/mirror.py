@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from pools.models import (
@@ -319,3 +319,8 @@ def save_allocations(
     """Upsert allocations given as (pool, allocation as AWS returned it) pairs."""
     rows = {d["IpamPoolAllocationId"]: allocation_fields(d) | {"pool": pool} for pool, d in items}
     return _bulk_upsert(IpamPoolAllocation, "allocation_id", rows, counts)
+
+
+def mark_missing(queryset: QuerySet) -> int:
+    """Record that AWS no longer has these rows (they are kept, not deleted)."""
+    return queryset.filter(missing_since__isnull=True).update(missing_since=timezone.now())

@@ -231,7 +231,7 @@ def pool_refresh(*, pool: IpamPool) -> IpamPool:
             raise AwsRefused(f"AWS no longer has {pool.pool_id}.", code="NotFound")
     except AwsRefused as err:
         if err.code in ("InvalidIpamPoolId.NotFound", "NotFound") and pool.pk is not None:
-            _mark_missing(IpamPool.objects.filter(pk=pool.pk))
+            mirror.mark_missing(IpamPool.objects.filter(pk=pool.pk))
         raise
     pool = mirror.save_pool(response["IpamPools"][0])
     pool_refresh_space(pool=pool)
@@ -255,18 +255,12 @@ def pool_refresh_space(*, pool: IpamPool) -> None:
     with transaction.atomic():
         mirror.save_cidrs((pool, c) for c in cidrs)
         mirror.save_allocations((pool, a) for a in allocations)
-        _mark_missing(pool.cidrs.exclude(cidr_id__in=[c["IpamPoolCidrId"] for c in cidrs]))
-        _mark_missing(
+        mirror.mark_missing(pool.cidrs.exclude(cidr_id__in=[c["IpamPoolCidrId"] for c in cidrs]))
+        mirror.mark_missing(
             pool.allocations.exclude(
                 allocation_id__in=[a["IpamPoolAllocationId"] for a in allocations]
             )
         )
-
-
-def _mark_missing(queryset: Any) -> None:
-    from django.utils import timezone
-
-    queryset.filter(missing_since__isnull=True).update(missing_since=timezone.now())
 
 
 def pool_provision_cidr(
@@ -329,7 +323,7 @@ def allocation_release(*, allocation: IpamPoolAllocation) -> None:
         IpamPoolAllocationId=allocation.allocation_id,
         Cidr=allocation.cidr,
     )
-    _mark_missing(IpamPoolAllocation.objects.filter(pk=allocation.pk))
+    mirror.mark_missing(IpamPoolAllocation.objects.filter(pk=allocation.pk))
 
 
 def pool_delete(*, pool: IpamPool, cascade: bool = False) -> IpamPool:

@@ -81,13 +81,9 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _mark_missing(model: type, started: Any, **scope: Any) -> int:
-    """Rows a sync did not see (their ``last_synced_at`` is older than the sync)."""
-    return (
-        model.objects.filter(missing_since__isnull=True, **scope)
-        .exclude(last_synced_at__gte=started)
-        .update(missing_since=timezone.now())
-    )
+def _not_seen(model: type, started: Any) -> int:
+    """Mark the rows this sync did not see (``last_synced_at`` older than its start)."""
+    return mirror.mark_missing(model.objects.exclude(last_synced_at__gte=started))
 
 
 def sync_all(*, include_space: bool = True, progress: Progress | None = None) -> SyncReport:
@@ -105,7 +101,7 @@ def _sync(include_space: bool, progress: Progress) -> SyncReport:
     for page in pages(client.describe_ipams, "Ipams", MaxResults=PAGE_SIZE):
         ipams.update(mirror.upsert_ipams(page, counts))
     ipams_by_arn = {i.arn: i for i in ipams.values()}
-    report.missing["IPAMs"] = _mark_missing(Ipam, started)
+    report.missing["IPAMs"] = _not_seen(Ipam, started)
     progress(f"IPAMs: {len(ipams)}")
 
     counts = report.counts.setdefault("scopes", UpsertCounts())
@@ -113,7 +109,7 @@ def _sync(include_space: bool, progress: Progress) -> SyncReport:
     for page in pages(client.describe_ipam_scopes, "IpamScopes", MaxResults=PAGE_SIZE):
         scopes.update(mirror.upsert_scopes(page, ipams_by_arn, counts))
     scopes_by_arn = {s.arn: s for s in scopes.values()}
-    report.missing["scopes"] = _mark_missing(IpamScope, started)
+    report.missing["scopes"] = _not_seen(IpamScope, started)
     progress(f"scopes: {len(scopes)}")
 
     counts = report.counts.setdefault("pools", UpsertCounts())
@@ -128,7 +124,7 @@ def _sync(include_space: bool, progress: Progress) -> SyncReport:
         report.pages += 1
         progress(f"pools: {seen}")
     report.links_changed = mirror.link_sources()
-    report.missing["pools"] = _mark_missing(IpamPool, started)
+    report.missing["pools"] = _not_seen(IpamPool, started)
 
     if include_space:
         _sync_space(client, report, started, progress)
@@ -173,5 +169,5 @@ def _sync_space(client: Any, report: SyncReport, started: Any, progress: Progres
                 )
             done += len(batch)
             progress(f"CIDRs and allocations: {done}/{len(pools)} pools")
-    report.missing["pool CIDRs"] = _mark_missing(IpamPoolCidr, started)
-    report.missing["allocations"] = _mark_missing(IpamPoolAllocation, started)
+    report.missing["pool CIDRs"] = _not_seen(IpamPoolCidr, started)
+    report.missing["allocations"] = _not_seen(IpamPoolAllocation, started)
