@@ -6,15 +6,16 @@ Each ``*_fields`` function turns one object of a boto3 response into model field
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from pools.bulk import allow_full_batches, insert_rows
 from pools.models import (
     Ipam,
     IpamPool,
@@ -26,20 +27,7 @@ from pools.models import (
 from pools.rules import normalise_locale
 
 BATCH_SIZE = 1000
-
-
-def _allow_full_batches() -> None:
-    """Let a batch of rows go to SQLite in one query.
-
-    Django 5.2 assumes SQLite's historical limit of 999 variables per query and splits a bulk
-    INSERT of pools (about 30 columns) into one query per 33 rows; SQLite has allowed 32766
-    since 3.32, and reports its real limit. (Django 6 asks SQLite the same way.)
-    """
-    if connection.vendor != "sqlite":
-        return
-    connection.ensure_connection()
-    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    connection.features.max_query_params = max(limit, 999)
+Arns = dict[str, int]  # primary keys by ARN
 
 
 def _update_batch_size(field_count: int) -> int:
@@ -150,10 +138,16 @@ class UpsertCounts:
         self.unchanged += other.unchanged
 
 
-def _differs(obj: Any, name: str, value: Any) -> bool:
-    if isinstance(value, models.Model):
-        return getattr(obj, f"{name}_id") != value.pk
-    return getattr(obj, name) != value
+@dataclass
+class Upserted:
+    """One batch written: every row's primary key by AWS id; the ids of rows new and rewritten."""
+
+    pks: dict[str, int]
+    created: list[str]
+    updated: list[str]
+
+
+Inserter = Callable[[list[dict[str, Any]]], dict[str, int]]
 
 
 def _bulk_upsert(
@@ -161,101 +155,165 @@ def _bulk_upsert(
     id_field: str,
     rows: dict[str, dict[str, Any]],
     counts: UpsertCounts | None = None,
-) -> dict[str, Any]:
-    """Insert or update rows keyed by their AWS id; returns {aws id: instance}.
+    insert: Inserter | None = None,
+    mirrored: Container[str] | None = None,
+) -> Upserted:
+    """Insert or update rows (field attnames to values) keyed by their AWS id.
 
-    A fixed number of queries per batch, whatever the number of rows: one SELECT, one bulk
-    INSERT for new rows, one bulk UPDATE for rows whose values changed, and one UPDATE that
-    stamps ``last_synced_at`` on every row seen.
+    A fixed number of queries per batch, whatever the number of rows: one SELECT (of the rows
+    in ``mirrored``, the ids known to be in the table, if given), one INSERT of new rows
+    (``insert``, by default :func:`insert_rows`), one bulk UPDATE of rows whose values changed,
+    and one UPDATE that stamps ``last_synced_at`` on every other row seen.
     """
-    _allow_full_batches()
+    allow_full_batches()
     counts = counts if counts is not None else UpsertCounts()
     now = timezone.now()
-    existing = model.objects.in_bulk(list(rows), field_name=id_field)
-    created, changed, changed_names, new_ids = [], [], set(), set()
+    names = {name for fields in rows.values() for name in fields}
+    wanted = list(rows) if mirrored is None else [i for i in rows if i in mirrored]
+    existing = (
+        {
+            row[id_field]: row
+            for row in model.objects.filter(**{f"{id_field}__in": wanted}).values(
+                "pk", id_field, "missing_since", *names
+            )
+        }
+        if wanted
+        else {}
+    )
+    new, changed, changed_names = [], [], set()
     for aws_id, fields in rows.items():
-        obj = existing.get(aws_id)
-        if obj is None:
-            obj = model(**{id_field: aws_id}, **fields, last_synced_at=now)
-            created.append(obj)
-            new_ids.add(aws_id)
-            existing[aws_id] = obj
+        current = existing.get(aws_id)
+        if current is None:
+            new.append({id_field: aws_id, **fields, "last_synced_at": now})
             continue
-        names = [name for name, value in fields.items() if _differs(obj, name, value)]
-        if obj.missing_since is not None:
-            names.append("missing_since")
-            obj.missing_since = None
-        for name in names:
-            if name != "missing_since":
-                setattr(obj, name, fields[name])
-        if names:
-            changed.append(obj)
-            changed_names.update(names)
-    model.objects.bulk_create(created, batch_size=BATCH_SIZE)
+        differing = [name for name, value in fields.items() if current[name] != value]
+        if current["missing_since"] is not None:
+            differing.append("missing_since")
+        if differing:
+            # Whole rows: a bulk UPDATE writes every changed column of every row it updates.
+            changed.append(model(**current | fields | {"missing_since": None}))
+            changed_names.update(differing)
+    pks = {aws_id: row["pk"] for aws_id, row in existing.items()}
+    pks.update((insert or partial(insert_rows, model, id_field))(new))
     if changed:
         model.objects.bulk_update(
             changed, sorted(changed_names), batch_size=_update_batch_size(len(changed_names))
         )
-    seen = [aws_id for aws_id in rows if aws_id not in new_ids]
-    if seen:
-        model.objects.filter(**{f"{id_field}__in": seen}).update(last_synced_at=now)
-    counts.add(UpsertCounts(len(created), len(changed), len(rows) - len(created) - len(changed)))
-    return existing
+    if existing:
+        model.objects.filter(pk__in=[row["pk"] for row in existing.values()]).update(
+            last_synced_at=now
+        )
+    counts.add(UpsertCounts(len(new), len(changed), len(rows) - len(new) - len(changed)))
+    created = [row[id_field] for row in new]
+    return Upserted(pks, created, [getattr(obj, id_field) for obj in changed])
 
 
-def upsert_ipams(
-    items: Sequence[dict[str, Any]], counts: UpsertCounts | None = None
-) -> dict[str, Ipam]:
-    return _bulk_upsert(Ipam, "ipam_id", {d["IpamId"]: ipam_fields(d) for d in items}, counts)
+def upsert_ipams(items: Sequence[dict[str, Any]], counts: UpsertCounts | None = None) -> Arns:
+    """Upsert IPAMs; returns their primary keys by ARN (how scopes and pools name them)."""
+    rows = {d["IpamId"]: ipam_fields(d) for d in items}
+    pks = _bulk_upsert(Ipam, "ipam_id", rows, counts).pks
+    return {d["IpamArn"]: pks[d["IpamId"]] for d in items}
 
 
 def upsert_scopes(
-    items: Sequence[dict[str, Any]],
-    ipams_by_arn: dict[str, Ipam],
-    counts: UpsertCounts | None = None,
-) -> dict[str, IpamScope]:
-    rows = {d["IpamScopeId"]: scope_fields(d) | {"ipam": ipams_by_arn[d["IpamArn"]]} for d in items}
-    return _bulk_upsert(IpamScope, "scope_id", rows, counts)
+    items: Sequence[dict[str, Any]], ipam_pks: Arns, counts: UpsertCounts | None = None
+) -> Arns:
+    """Upsert scopes of mirrored IPAMs; returns their primary keys by ARN."""
+    rows = {d["IpamScopeId"]: scope_fields(d) | {"ipam_id": ipam_pks[d["IpamArn"]]} for d in items}
+    pks = _bulk_upsert(IpamScope, "scope_id", rows, counts).pks
+    return {d["IpamScopeArn"]: pks[d["IpamScopeId"]] for d in items}
 
 
 def upsert_pools(
     items: Sequence[dict[str, Any]],
     *,
-    ipams_by_arn: dict[str, Ipam],
-    scopes_by_arn: dict[str, IpamScope],
+    ipam_pks: Arns,
+    scope_pks: Arns,
+    pool_pks: dict[str, int] | None = None,
     extra: dict[str, Any] | None = None,
     counts: UpsertCounts | None = None,
-) -> dict[str, IpamPool]:
-    """Upsert pools and their tag rows. Source links are set by :func:`link_sources`."""
-    rows = {
-        d["IpamPoolId"]: pool_fields(d)
-        | {"ipam": ipams_by_arn[d["IpamArn"]], "scope": scopes_by_arn[d["IpamScopeArn"]]}
-        | (extra or {})
-        for d in items
-    }
-    counts = counts if counts is not None else UpsertCounts()
-    before = counts.created + counts.changed
-    pools = _bulk_upsert(IpamPool, "pool_id", rows, counts)
-    if counts.created + counts.changed > before:
-        replace_tags([pools[pool_id] for pool_id in rows])
-    return pools
+) -> dict[str, int]:
+    """Upsert pools and their tag rows; returns their primary keys by pool id.
 
-
-def replace_tags(pools: Sequence[IpamPool]) -> None:
-    PoolTag.objects.filter(pool__in=pools).delete()
-    PoolTag.objects.bulk_create(
-        [PoolTag(pool=pool, key=k, value=v) for pool in pools for k, v in pool.tags.items()],
-        batch_size=BATCH_SIZE,
+    ``pool_pks`` is every pool of the mirror (pool id to primary key), which a sync reads once
+    and this keeps up to date: pools not in it are new, and each pool is linked to its source
+    pool as it is written. Without it, the mirror is asked. A pool whose source pool is not
+    mirrored yet is linked later by :func:`link_sources`.
+    """
+    mirrored = pool_pks
+    if pool_pks is None:
+        sources = {d["SourceIpamPoolId"] for d in items if d.get("SourceIpamPoolId")}
+        pool_pks = dict(IpamPool.objects.filter(pool_id__in=sources).values_list("pool_id", "id"))
+    rows = {}
+    for d in items:
+        row = pool_fields(d) | {
+            "ipam_id": ipam_pks[d["IpamArn"]],
+            "scope_id": scope_pks[d["IpamScopeArn"]],
+        }
+        _link_source(row, pool_pks)
+        rows[d["IpamPoolId"]] = row | (extra or {})
+    upserted = _bulk_upsert(
+        IpamPool,
+        "pool_id",
+        rows,
+        counts,
+        insert=partial(_insert_by_depth, pool_pks),
+        mirrored=mirrored,
     )
+    pool_pks.update(upserted.pks)
+    _replace_tags(
+        {upserted.pks[pool_id]: rows[pool_id]["tags"] for pool_id in upserted.updated},
+        {upserted.pks[pool_id]: rows[pool_id]["tags"] for pool_id in upserted.created},
+    )
+    return upserted.pks
+
+
+def _link_source(row: dict[str, Any], pool_pks: dict[str, int]) -> None:
+    """Set the row's ``source_pool_id`` if its source pool's primary key is known."""
+    source = row["source_pool_aws_id"]
+    if not source:
+        row["source_pool_id"] = None
+    elif source in pool_pks:
+        row["source_pool_id"] = pool_pks[source]
+
+
+def _insert_by_depth(pool_pks: dict[str, int], rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert new pools a depth at a time, so that each is linked to a source pool in the batch.
+
+    A batch of AWS's answer often holds a pool and its children: at most ten INSERTs (AWS's
+    depth limit) cost less than an UPDATE of every child afterwards.
+    """
+    pks: dict[str, int] = {}
+    for depth in sorted({row["depth"] for row in rows}):
+        level = [row for row in rows if row["depth"] == depth]
+        for row in level:
+            if "source_pool_id" not in row:
+                _link_source(row, pool_pks)
+        inserted = insert_rows(IpamPool, "pool_id", level)
+        pool_pks.update(inserted)
+        pks.update(inserted)
+    return pks
+
+
+def _replace_tags(changed: dict[int, dict[str, str]], new: dict[int, dict[str, str]]) -> None:
+    """Rewrite the searchable tag rows of changed pools, and write those of new pools."""
+    if changed:
+        PoolTag.objects.filter(pool_id__in=list(changed)).delete()
+    rows = [
+        {"pool_id": pk, "key": key, "value": value}
+        for tags in (changed, new)
+        for pk, pool_tags in tags.items()
+        for key, value in pool_tags.items()
+    ]
+    insert_rows(PoolTag, "id", rows)
 
 
 def link_sources(pool_ids: Iterable[str] | None = None) -> int:
     """Point each pool's ``source_pool`` at the row of its ``source_pool_aws_id``.
 
-    Done in bulk after the pools of a sync are all written, so children may arrive before
-    their parents. Returns the number of pools whose link changed.
+    Catches the links :func:`upsert_pools` could not set (a child written before its source
+    pool). Returns the number of pools whose link changed.
     """
-    _allow_full_batches()
     pools = IpamPool.objects.all()
     if pool_ids is not None:
         pools = pools.filter(pool_id__in=list(pool_ids))
@@ -274,23 +332,23 @@ def link_sources(pool_ids: Iterable[str] | None = None) -> int:
     return len(changed)
 
 
-def save_pools(items: Sequence[dict[str, Any]], **extra: Any) -> dict[str, IpamPool]:
+def save_pools(items: Sequence[dict[str, Any]], **extra: Any) -> dict[str, int]:
     """Persist pools as AWS returned them (with their scopes and IPAMs already mirrored).
 
-    A pool saved at the same moment by another request (a sync, a double submit) makes the
-    insert fail; the second attempt then finds the row and updates it.
+    Returns their primary keys by pool id. A pool saved at the same moment by another request
+    (a sync, a double submit) makes the insert fail; the second attempt then finds the row and
+    updates it.
     """
     arns = {d["IpamScopeArn"] for d in items}
-    scopes = {s.arn: s for s in IpamScope.objects.select_related("ipam").filter(arn__in=arns)}
-    if len(scopes) < len(arns):
-        raise IpamScope.DoesNotExist(f"No mirrored scope for {sorted(arns - set(scopes))}")
-    ipams = {s.ipam.arn: s.ipam for s in scopes.values()}
+    scopes = IpamScope.objects.filter(arn__in=arns).values_list("arn", "id", "ipam__arn", "ipam")
+    scope_pks = {arn: pk for arn, pk, _, _ in scopes}
+    if len(scope_pks) < len(arns):
+        raise IpamScope.DoesNotExist(f"No mirrored scope for {sorted(arns - set(scope_pks))}")
+    ipam_pks = {arn: pk for _, _, arn, pk in scopes}
 
-    def save() -> dict[str, IpamPool]:
+    def save() -> dict[str, int]:
         with transaction.atomic():
-            pools = upsert_pools(items, ipams_by_arn=ipams, scopes_by_arn=scopes, extra=extra)
-            link_sources([d["IpamPoolId"] for d in items])
-        return pools
+            return upsert_pools(items, ipam_pks=ipam_pks, scope_pks=scope_pks, extra=extra)
 
     try:
         return save()
@@ -300,25 +358,25 @@ def save_pools(items: Sequence[dict[str, Any]], **extra: Any) -> dict[str, IpamP
 
 def save_pool(data: dict[str, Any], **extra: Any) -> IpamPool:
     """Persist one pool as AWS returned it (with its scope and IPAM already mirrored)."""
-    pool = save_pools([data], **extra)[data["IpamPoolId"]]
-    pool.refresh_from_db()
-    return pool
+    return IpamPool.objects.get(pk=save_pools([data], **extra)[data["IpamPoolId"]])
 
 
 def save_cidrs(
     items: Iterable[tuple[IpamPool, dict[str, Any]]], counts: UpsertCounts | None = None
-) -> dict[str, IpamPoolCidr]:
-    """Upsert pool CIDRs given as (pool, CIDR as AWS returned it) pairs."""
-    rows = {d["IpamPoolCidrId"]: cidr_fields(d) | {"pool": pool} for pool, d in items}
-    return _bulk_upsert(IpamPoolCidr, "cidr_id", rows, counts)
+) -> dict[str, int]:
+    """Upsert pool CIDRs given as (pool, CIDR as AWS returned it) pairs; primary keys by id."""
+    rows = {d["IpamPoolCidrId"]: cidr_fields(d) | {"pool_id": pool.pk} for pool, d in items}
+    return _bulk_upsert(IpamPoolCidr, "cidr_id", rows, counts).pks
 
 
 def save_allocations(
     items: Iterable[tuple[IpamPool, dict[str, Any]]], counts: UpsertCounts | None = None
-) -> dict[str, IpamPoolAllocation]:
-    """Upsert allocations given as (pool, allocation as AWS returned it) pairs."""
-    rows = {d["IpamPoolAllocationId"]: allocation_fields(d) | {"pool": pool} for pool, d in items}
-    return _bulk_upsert(IpamPoolAllocation, "allocation_id", rows, counts)
+) -> dict[str, int]:
+    """Upsert allocations given as (pool, allocation as AWS returned it) pairs; keys by id."""
+    rows = {
+        d["IpamPoolAllocationId"]: allocation_fields(d) | {"pool_id": pool.pk} for pool, d in items
+    }
+    return _bulk_upsert(IpamPoolAllocation, "allocation_id", rows, counts).pks
 
 
 def mark_missing(queryset: QuerySet) -> int:

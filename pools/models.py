@@ -67,6 +67,13 @@ class Tier(models.TextChoices):
     ADVANCED = "advanced"
 
 
+def unique_aws_id(field: str) -> models.UniqueConstraint:
+    """AWS ids are unique: a constraint rather than ``unique=True``, since on PostgreSQL Django
+    adds to a unique text field a second, LIKE-pattern index that no query here uses and that
+    every row a sync inserts pays for."""
+    return models.UniqueConstraint(fields=[field], name=f"unique_{field}")
+
+
 class AwsMirror(models.Model):
     """Bookkeeping shared by every mirrored AWS object."""
 
@@ -85,7 +92,7 @@ class AwsMirror(models.Model):
 
 
 class Ipam(AwsMirror):
-    ipam_id = models.CharField("IPAM ID", max_length=64, unique=True)
+    ipam_id = models.CharField("IPAM ID", max_length=64)
     arn = models.CharField("ARN", max_length=256)
     owner_id = models.CharField(max_length=32)
     region = models.CharField("home Region", max_length=32)
@@ -100,13 +107,14 @@ class Ipam(AwsMirror):
     class Meta:
         verbose_name = "IPAM"
         ordering = ["ipam_id"]
+        constraints = [unique_aws_id("ipam_id")]
 
     def __str__(self) -> str:
         return self.tags.get("Name") or self.description or self.ipam_id
 
 
 class IpamScope(AwsMirror):
-    scope_id = models.CharField("scope ID", max_length=64, unique=True)
+    scope_id = models.CharField("scope ID", max_length=64)
     arn = models.CharField("ARN", max_length=256)
     ipam = models.ForeignKey(Ipam, on_delete=models.CASCADE, related_name="scopes")
     owner_id = models.CharField(max_length=32)
@@ -121,6 +129,7 @@ class IpamScope(AwsMirror):
     class Meta:
         verbose_name = "IPAM scope"
         ordering = ["ipam_id", "-is_default", "scope_type", "scope_id"]
+        constraints = [unique_aws_id("scope_id")]
 
     def __str__(self) -> str:
         label = self.tags.get("Name") or self.description
@@ -130,10 +139,13 @@ class IpamScope(AwsMirror):
 
 
 class IpamPool(AwsMirror):
-    pool_id = models.CharField("pool ID", max_length=64, unique=True)
+    pool_id = models.CharField("pool ID", max_length=64)
     arn = models.CharField("ARN", max_length=256)
     ipam = models.ForeignKey(Ipam, on_delete=models.CASCADE, related_name="pools")
-    scope = models.ForeignKey(IpamScope, on_delete=models.CASCADE, related_name="pools")
+    # Indexed by (scope, source_pool) below.
+    scope = models.ForeignKey(
+        IpamScope, on_delete=models.CASCADE, related_name="pools", db_index=False
+    )
     source_pool = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
     )
@@ -175,10 +187,10 @@ class IpamPool(AwsMirror):
         ordering = ["scope_id", "depth", "pool_id"]
         indexes = [
             models.Index(fields=["scope", "source_pool"]),
-            models.Index(fields=["source_pool_aws_id"]),
             models.Index(fields=["name"]),
         ]
         constraints = [
+            unique_aws_id("pool_id"),
             models.CheckConstraint(
                 name="pool_netmask_min_le_max",
                 condition=Q(allocation_min_netmask_length__lte=F("allocation_max_netmask_length")),
@@ -216,7 +228,7 @@ class IpamPool(AwsMirror):
 
 
 class IpamPoolCidr(AwsMirror):
-    cidr_id = models.CharField("pool CIDR ID", max_length=64, unique=True)
+    cidr_id = models.CharField("pool CIDR ID", max_length=64)
     pool = models.ForeignKey(IpamPool, on_delete=models.CASCADE, related_name="cidrs")
     cidr = models.CharField("CIDR", max_length=64, blank=True)
     netmask_length = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -228,13 +240,14 @@ class IpamPoolCidr(AwsMirror):
         verbose_name = "pool CIDR"
         verbose_name_plural = "pool CIDRs"
         ordering = ["pool_id", "cidr"]
+        constraints = [unique_aws_id("cidr_id")]
 
     def __str__(self) -> str:
         return self.cidr or self.cidr_id
 
 
 class IpamPoolAllocation(AwsMirror):
-    allocation_id = models.CharField("allocation ID", max_length=64, unique=True)
+    allocation_id = models.CharField("allocation ID", max_length=64)
     pool = models.ForeignKey(IpamPool, on_delete=models.CASCADE, related_name="allocations")
     cidr = models.CharField("CIDR", max_length=64)
     description = models.TextField(blank=True)
@@ -246,6 +259,7 @@ class IpamPoolAllocation(AwsMirror):
     class Meta:
         verbose_name = "pool allocation"
         ordering = ["pool_id", "cidr"]
+        constraints = [unique_aws_id("allocation_id")]
 
     def __str__(self) -> str:
         return f"{self.cidr} ({self.resource_type or 'allocation'})"
@@ -254,7 +268,10 @@ class IpamPoolAllocation(AwsMirror):
 class PoolTag(models.Model):
     """A pool's tags as rows, so they can be searched and filtered."""
 
-    pool = models.ForeignKey(IpamPool, on_delete=models.CASCADE, related_name="tag_rows")
+    # Indexed by the unique (pool, key) below.
+    pool = models.ForeignKey(
+        IpamPool, on_delete=models.CASCADE, related_name="tag_rows", db_index=False
+    )
     key = models.CharField(max_length=128)
     value = models.CharField(max_length=256, blank=True)
 

@@ -154,7 +154,7 @@ def pool_create(
         if creation.pool_id is not None:
             return creation.pool
         pool = mirror.save_pool(
-            data, client_token=client_token, created_by=user if _is_user(user) else None
+            data, client_token=client_token, created_by_id=user.pk if _is_user(user) else None
         )
         PoolCreation.objects.filter(pk=creation.pk).update(
             status=PoolCreation.Status.CREATED, pool=pool, error_code="", error_message=""
@@ -280,7 +280,7 @@ def pool_provision_cidr(
         params["ClientToken"] = client_token
     response = call_aws(ec2_client().provision_ipam_pool_cidr, **params)
     data = response["IpamPoolCidr"]
-    saved = mirror.save_cidrs([(pool, data)])[data["IpamPoolCidrId"]]
+    saved = IpamPoolCidr.objects.get(pk=mirror.save_cidrs([(pool, data)])[data["IpamPoolCidrId"]])
     if pool.source_pool_id is not None:
         _refresh_quietly(pool.source_pool)
     return saved
@@ -313,7 +313,8 @@ def pool_allocate(
         params["Description"] = description
     response = call_aws(ec2_client().allocate_ipam_pool_cidr, **params)
     data = response["IpamPoolAllocation"]
-    return mirror.save_allocations([(pool, data)])[data["IpamPoolAllocationId"]]
+    pks = mirror.save_allocations([(pool, data)])
+    return IpamPoolAllocation.objects.get(pk=pks[data["IpamPoolAllocationId"]])
 
 
 def allocation_release(*, allocation: IpamPoolAllocation) -> None:

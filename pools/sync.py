@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from pools import mirror
@@ -81,9 +82,24 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _not_seen(model: type, started: Any) -> int:
+def _not_seen(rows: QuerySet, started: Any) -> int:
     """Mark the rows this sync did not see (``last_synced_at`` older than its start)."""
-    return mirror.mark_missing(model.objects.exclude(last_synced_at__gte=started))
+    return mirror.mark_missing(rows.exclude(last_synced_at__gte=started))
+
+
+def _sync_ipams_and_scopes(client: Any, report: SyncReport) -> tuple[mirror.Arns, mirror.Arns]:
+    """Every IPAM and scope of the Region; their primary keys by ARN."""
+    counts = report.counts.setdefault("IPAMs", UpsertCounts())
+    ipam_pks: mirror.Arns = {}
+    for page in pages(client.describe_ipams, "Ipams", MaxResults=PAGE_SIZE):
+        ipam_pks |= mirror.upsert_ipams(page, counts)
+    counts = report.counts.setdefault("scopes", UpsertCounts())
+    scope_pks: mirror.Arns = {}
+    for page in pages(client.describe_ipam_scopes, "IpamScopes", MaxResults=PAGE_SIZE):
+        # A scope of an IPAM created since DescribeIpams waits for the next sync.
+        page = [d for d in page if d["IpamArn"] in ipam_pks]
+        scope_pks |= mirror.upsert_scopes(page, ipam_pks, counts)
+    return ipam_pks, scope_pks
 
 
 def sync_all(*, include_space: bool = True, progress: Progress | None = None) -> SyncReport:
@@ -93,38 +109,42 @@ def sync_all(*, include_space: bool = True, progress: Progress | None = None) ->
 
 def _sync(include_space: bool, progress: Progress) -> SyncReport:
     client = ec2_client()
+    region = client.meta.region_name  # IPAM objects are regional: other Regions' stay as they are
     report = SyncReport()
     started = timezone.now()
 
-    counts = report.counts.setdefault("IPAMs", UpsertCounts())
-    ipams: dict[str, Ipam] = {}
-    for page in pages(client.describe_ipams, "Ipams", MaxResults=PAGE_SIZE):
-        ipams.update(mirror.upsert_ipams(page, counts))
-    ipams_by_arn = {i.arn: i for i in ipams.values()}
-    report.missing["IPAMs"] = _not_seen(Ipam, started)
-    progress(f"IPAMs: {len(ipams)}")
-
-    counts = report.counts.setdefault("scopes", UpsertCounts())
-    scopes: dict[str, IpamScope] = {}
-    for page in pages(client.describe_ipam_scopes, "IpamScopes", MaxResults=PAGE_SIZE):
-        scopes.update(mirror.upsert_scopes(page, ipams_by_arn, counts))
-    scopes_by_arn = {s.arn: s for s in scopes.values()}
-    report.missing["scopes"] = _not_seen(IpamScope, started)
-    progress(f"scopes: {len(scopes)}")
+    ipam_pks, scope_pks = _sync_ipams_and_scopes(client, report)
+    report.missing["IPAMs"] = _not_seen(Ipam.objects.filter(region=region), started)
+    report.missing["scopes"] = _not_seen(IpamScope.objects.filter(region=region), started)
+    progress(f"IPAMs: {len(ipam_pks)}, scopes: {len(scope_pks)}")
 
     counts = report.counts.setdefault("pools", UpsertCounts())
+    pool_pks = dict(IpamPool.objects.values_list("pool_id", "id"))
+
+    def write(page: list[dict[str, Any]]) -> None:
+        page_counts = UpsertCounts()
+        with transaction.atomic():
+            mirror.upsert_pools(
+                page, ipam_pks=ipam_pks, scope_pks=scope_pks, pool_pks=pool_pks, counts=page_counts
+            )
+        counts.add(page_counts)
+
     seen = 0
     pool_pages = pages(client.describe_ipam_pools, "IpamPools", MaxResults=PAGE_SIZE)
     for page in prefetched(pool_pages):
-        with transaction.atomic():
-            mirror.upsert_pools(
-                page, ipams_by_arn=ipams_by_arn, scopes_by_arn=scopes_by_arn, counts=counts
-            )
+        if not {d["IpamScopeArn"] for d in page} <= scope_pks.keys():  # created meanwhile
+            ipam_pks, scope_pks = _sync_ipams_and_scopes(client, SyncReport())
+            page = [d for d in page if d["IpamScopeArn"] in scope_pks]
+        try:
+            write(page)
+        except IntegrityError:  # the app saved one of these pools meanwhile: read them again
+            pool_pks = dict(IpamPool.objects.values_list("pool_id", "id"))
+            write(page)
         seen += len(page)
         report.pages += 1
         progress(f"pools: {seen}")
     report.links_changed = mirror.link_sources()
-    report.missing["pools"] = _not_seen(IpamPool, started)
+    report.missing["pools"] = _not_seen(IpamPool.objects.filter(region=region), started)
 
     if include_space:
         _sync_space(client, report, started, progress)
@@ -135,7 +155,11 @@ def _sync_space(client: Any, report: SyncReport, started: Any, progress: Progres
     """CIDRs and allocations: two calls per pool (AWS has no bulk form), written in batches."""
     cidr_counts = report.counts.setdefault("pool CIDRs", UpsertCounts())
     allocation_counts = report.counts.setdefault("allocations", UpsertCounts())
-    pools = list(IpamPool.objects.filter(missing_since__isnull=True).only("id", "pool_id"))
+    pools = list(
+        IpamPool.objects.filter(missing_since__isnull=True, region=client.meta.region_name).only(
+            "id", "pool_id"
+        )
+    )
 
     def fetch(pool: IpamPool) -> tuple[IpamPool, list[dict], list[dict]]:
         cidrs = [
@@ -169,5 +193,8 @@ def _sync_space(client: Any, report: SyncReport, started: Any, progress: Progres
                 )
             done += len(batch)
             progress(f"CIDRs and allocations: {done}/{len(pools)} pools")
-    report.missing["pool CIDRs"] = _not_seen(IpamPoolCidr, started)
-    report.missing["allocations"] = _not_seen(IpamPoolAllocation, started)
+    in_region = {"pool__region": client.meta.region_name}
+    report.missing["pool CIDRs"] = _not_seen(IpamPoolCidr.objects.filter(**in_region), started)
+    report.missing["allocations"] = _not_seen(
+        IpamPoolAllocation.objects.filter(**in_region), started
+    )

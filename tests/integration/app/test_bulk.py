@@ -1,0 +1,109 @@
+"""insert_rows: many rows in a few statements, stored exactly as the ORM would store them."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from pools.bulk import insert_rows
+from pools.models import Ipam, IpamPool, IpamScope, PoolTag
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scope() -> IpamScope:
+    ipam = Ipam.objects.create(ipam_id="ipam-1", arn="arn:ipam-1", region="us-east-1")
+    return IpamScope.objects.create(scope_id="scope-1", arn="arn:scope-1", ipam=ipam)
+
+
+def pool_row(scope: IpamScope, number: int, **values) -> dict:
+    return {
+        "pool_id": f"ipam-pool-{number}",
+        "ipam_id": scope.ipam_id,
+        "scope_id": scope.pk,
+        "address_family": "ipv4",
+        **values,
+    }
+
+
+def test_rows_are_stored_as_the_orm_would_store_them(scope):
+    synced = timezone.now().replace(microsecond=123456)
+    awkward = "quote ' double \" backslash \\ percent %s newline \n unicode ñ 🌐"
+    rows = [
+        pool_row(
+            scope,
+            1,
+            description=awkward,
+            tags={"Name": awkward, "nested": {"list": [1, None, True]}},
+            source_resource={"ResourceId": "vpc-1"},
+            publicly_advertisable=False,
+            allocation_default_netmask_length=24,
+            last_synced_at=synced,
+        ),
+        pool_row(scope, 2),
+    ]
+
+    pks = insert_rows(IpamPool, "pool_id", rows)
+
+    first, second = (IpamPool.objects.get(pk=pks[f"ipam-pool-{n}"]) for n in (1, 2))
+    assert first.description == awkward
+    assert first.tags == {"Name": awkward, "nested": {"list": [1, None, True]}}
+    assert first.source_resource == {"ResourceId": "vpc-1"}
+    assert first.publicly_advertisable is False
+    assert first.allocation_default_netmask_length == 24
+    assert first.last_synced_at == synced  # microseconds kept
+    # Left out: the field's default, as Model() would give it.
+    assert (second.description, second.depth, second.auto_import) == ("", 1, False)
+    assert second.publicly_advertisable is None
+    assert second.allocation_max_netmask_length == 32
+    assert second.tags == {}
+    assert IpamPool.objects.filter(pk=second.pk, source_resource__isnull=True).exists()
+    assert second.first_seen_at is not None  # auto_now_add
+    assert second.last_synced_at is None
+
+
+def test_callable_defaults_are_not_shared_between_rows(scope):
+    pks = insert_rows(IpamPool, "pool_id", [pool_row(scope, n) for n in range(3)])
+
+    assert len(pks) == 3
+    pools = list(IpamPool.objects.filter(pk__in=pks.values()))
+    assert [p.tags for p in pools] == [{}, {}, {}]
+
+
+def test_more_rows_than_one_statement_holds(scope, django_assert_max_num_queries):
+    rows = [pool_row(scope, n, name=f"pool-{n}") for n in range(2500)]
+
+    with django_assert_max_num_queries(5 if connection.vendor == "sqlite" else 1):
+        pks = insert_rows(IpamPool, "pool_id", rows)
+
+    assert len(pks) == IpamPool.objects.count() == 2500
+    assert IpamPool.objects.get(pk=pks["ipam-pool-2499"]).name == "pool-2499"
+
+
+def test_rows_without_a_key_of_their_own(scope):
+    pool = IpamPool.objects.get(
+        pk=insert_rows(IpamPool, "pool_id", [pool_row(scope, 1)])["ipam-pool-1"]
+    )
+
+    insert_rows(PoolTag, "id", [{"pool_id": pool.pk, "key": "team", "value": "net"}])
+
+    assert list(pool.tag_rows.values_list("key", "value")) == [("team", "net")]
+
+
+def test_no_rows_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert insert_rows(IpamPool, "pool_id", []) == {}
+
+
+def test_times_from_another_zone_are_stored_as_the_same_instant(scope):
+    there = datetime.datetime(
+        2026, 1, 2, 3, 4, 5, 6, tzinfo=datetime.timezone(datetime.timedelta(hours=-7))
+    )
+
+    pks = insert_rows(IpamPool, "pool_id", [pool_row(scope, 1, last_synced_at=there)])
+
+    assert IpamPool.objects.get(pk=pks["ipam-pool-1"]).last_synced_at == there
