@@ -181,13 +181,25 @@ def _claim_token(
         )
     except IntegrityError:  # a concurrent submit claimed it first
         creation, created = PoolCreation.objects.get(client_token=client_token), False
-    if not created and creation.request != request and creation.pool_id is None:
-        # The user changed the form after a refusal: AWS never made a pool with this token,
-        # so the attempt is simply recorded with its new parameters.
+    if not created and creation.pool_id is None:
+        # A retry, perhaps with the form changed after a refusal: AWS made no pool with this
+        # token yet, so the attempt is recorded afresh, pending, with its parameters.
         creation.request = request
         creation.first_cidr = defaults["first_cidr"]
         creation.first_netmask_length = defaults["first_netmask_length"]
-        creation.save(update_fields=["request", "first_cidr", "first_netmask_length"])
+        creation.status = PoolCreation.Status.PENDING
+        creation.error_code = creation.error_message = ""
+        creation.save(
+            update_fields=[
+                "request",
+                "first_cidr",
+                "first_netmask_length",
+                "status",
+                "error_code",
+                "error_message",
+                "updated_at",
+            ]
+        )
     return creation
 
 

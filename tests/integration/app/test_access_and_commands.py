@@ -95,6 +95,17 @@ def test_ensure_admin_leaves_an_existing_superuser_alone(django_user_model):
     assert list(django_user_model.objects.values_list("username", flat=True)) == ["root"]
 
 
+def test_ensure_admin_never_promotes_an_ordinary_user_called_admin(django_user_model):
+    django_user_model.objects.create_user("admin", "", "theirs")
+    django_user_model.objects.create_user("admin2", "", "theirs too")
+
+    output = _ensure_admin()
+
+    assert "username: admin3" in output
+    assert not django_user_model.objects.get(username="admin").is_superuser
+    assert django_user_model.objects.get(username="admin3").is_superuser
+
+
 def test_ensure_admin_passwords_differ_between_databases(django_user_model):
     first = re.search(r"password: (\S+)", _ensure_admin())[1]
     django_user_model.objects.all().delete()

@@ -323,6 +323,23 @@ def test_a_refused_token_can_be_used_again_with_corrected_parameters(sim, privat
     assert (creation.error_code, creation.error_message) == ("", "")
 
 
+def test_a_retry_is_pending_again_while_aws_answers(sim, private_scope, sent):
+    token = new_client_token()
+    sim.faults.update({"unreachable": True})
+    with pytest.raises(AwsUnavailable):
+        services.pool_create(spec=spec(private_scope), client_token=token)
+    sim.faults.update({"unreachable": False})
+    seen = []
+    sent.hooks.append(
+        lambda action: seen.append(PoolCreation.objects.values_list("status", "error_code").get())
+    )
+
+    services.pool_create(spec=spec(private_scope), client_token=token)
+
+    assert seen[0] == (PoolCreation.Status.PENDING, "")
+    assert PoolCreation.objects.get().status == PoolCreation.Status.CREATED
+
+
 def test_aws_unreachable_saves_nothing_and_the_same_token_succeeds_later(sim, private_scope, sent):
     token = new_client_token()
     before_aws, before_db = len(aws_pools(sim)), IpamPool.objects.count()
