@@ -1,15 +1,18 @@
-"""Insert many rows of one model in a few statements, without a model instance per row.
+"""Insert many rows of one model in one statement, without a model instance per row.
 
 ``QuerySet.bulk_create`` spends most of its time preparing each value of each instance
 (``pre_save``, ``get_db_prep_save``, a placeholder per value): about 150 µs per pool of 30
 columns, more than parsing the pool out of AWS's answer, and a sync does it for thousands.
-Here the rows are written as they are, in one statement per batch that returns the new keys:
+Here the rows are written as they are:
 
 - PostgreSQL: the rows travel as one JSON document that ``json_populate_recordset`` turns into
   rows of the table's own type, so the server does the conversions (a statement with a
   parameter per value takes long to plan, and psycopg adapts arrays value by value).
-- Other databases: a multi-row ``VALUES``, with dates and JSON converted by their fields, each
-  distinct object once.
+- SQLite: a multi-row ``VALUES``, with dates and JSON converted by their fields, each distinct
+  object once.
+
+Primary keys can be taken from the table's own sequence beforehand (:func:`reserve_ids`), so
+rows written together can refer to each other (a pool and its source pool) in one statement.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, connections, models, router
+from django.db import NotSupportedError, connection, connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 # Internal types whose Python values the database drivers take as they are.
 _PASSED_AS_IS = {
+    "AutoField",
+    "BigAutoField",
     "BigIntegerField",
     "BooleanField",
     "CharField",
@@ -53,33 +58,64 @@ def allow_full_batches(db: BaseDatabaseWrapper = connection) -> None:
     db.features.max_query_params = max(limit, 999)
 
 
-def insert_rows(
-    model: type[models.Model], key: str, rows: Sequence[dict[str, Any]]
-) -> dict[Any, int]:
-    """Insert ``rows`` (field attnames to values); returns {row's ``key`` value: primary key}.
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` primary keys for new rows, taken from the table's sequence in one statement.
+
+    No other writer gets them: PostgreSQL's sequences are made for it, and Django's SQLite
+    tables keep their sequence in ``sqlite_sequence`` (``AUTOINCREMENT``), which SQLite
+    documents as an ordinary table that may be updated.
+    """
+    if count == 0:
+        return []
+    db = connections[router.db_for_write(model)]
+    table, column = model._meta.db_table, model._meta.pk.column
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [db.ops.quote_name(table), column, count],
+            )
+            return [pk for (pk,) in cursor.fetchall()]
+        if db.vendor != "sqlite":
+            raise NotSupportedError(f"Reserving ids is not written for {db.vendor}.")
+        # The table's row in sqlite_sequence appears with its first insert.
+        cursor.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT %s, 0 "
+            "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s)",
+            [table, table],
+        )
+        cursor.execute(
+            "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s RETURNING seq",
+            [count, table],
+        )
+        (last,) = cursor.fetchone()
+    return list(range(last - count + 1, last + 1))
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (field attnames to values) in one statement (SQLite: per 1,000 or so).
 
     Fields a row leaves out take their default; ``auto_now_add`` and ``auto_now`` fields take
-    the current time.
+    the current time. The primary key is written where the rows give it (all or none).
     """
     if not rows:
-        return {}
+        return
     db = connections[router.db_for_write(model)]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    pk = model._meta.pk
+    fields = [f for f in model._meta.concrete_fields if f is not pk or pk.attname in rows[0]]
     rows = _with_defaults(fields, rows)
     quote = db.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(f.column) for f in fields)
-    key_column = quote(model._meta.get_field(key).column)
-    returning = f"RETURNING {quote(model._meta.pk.column)}, {key_column}"
     insert = f"INSERT INTO {table} ({names})"
-    statements: list[tuple[str, list[Any]]] = []
-    if db.vendor == "postgresql":
-        renamed = [(f.attname, f.column) for f in fields if f.attname != f.column]
-        if renamed:
-            rows = [row | {column: row[attname] for attname, column in renamed} for row in rows]
-        rows_sql = f"json_populate_recordset(NULL::{table}, %s)"
-        statements.append((f"{insert} SELECT {names} FROM {rows_sql} {returning}", [_dumps(rows)]))
-    else:
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            renamed = [(f.attname, f.column) for f in fields if f.attname != f.column]
+            if renamed:
+                rows = [row | {column: row[attname] for attname, column in renamed} for row in rows]
+            rows_sql = f"json_populate_recordset(NULL::{table}, %s)"
+            cursor.execute(f"{insert} SELECT {names} FROM {rows_sql}", [_dumps(rows)])
+            return
         allow_full_batches(db)
         columns = [
             c if f.get_internal_type() in _PASSED_AS_IS else _converted(f, c, db)
@@ -92,14 +128,7 @@ def insert_rows(
         for start in range(0, len(row_values), per_statement):
             batch = row_values[start : start + per_statement]
             values = ", ".join([placeholder] * len(batch))
-            params = [value for row in batch for value in row]
-            statements.append((f"{insert} VALUES {values} {returning}", params))
-    pks: dict[Any, int] = {}
-    with db.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            pks.update((k, pk) for pk, k in cursor.fetchall())
-    return pks
+            cursor.execute(f"{insert} VALUES {values}", [value for row in batch for value in row])
 
 
 def _with_defaults(
@@ -114,7 +143,7 @@ def _with_defaults(
             fixed[f.attname] = now
         elif f.has_default() and callable(f.default):
             per_row.append((f.attname, f.get_default))
-        else:
+        elif not f.primary_key:
             fixed[f.attname] = f.get_default()
     full = []
     for row in rows:

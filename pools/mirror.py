@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from pools.bulk import allow_full_batches, insert_rows
+from pools.bulk import allow_full_batches, insert_rows, reserve_ids
 from pools.models import (
     Ipam,
     IpamPool,
@@ -147,7 +146,7 @@ class Upserted:
     updated: list[str]
 
 
-Inserter = Callable[[list[dict[str, Any]]], dict[str, int]]
+NewRows = Callable[[list[dict[str, Any]]], None]
 
 
 def _bulk_upsert(
@@ -155,15 +154,16 @@ def _bulk_upsert(
     id_field: str,
     rows: dict[str, dict[str, Any]],
     counts: UpsertCounts | None = None,
-    insert: Inserter | None = None,
+    before_insert: NewRows | None = None,
     mirrored: Container[str] | None = None,
 ) -> Upserted:
     """Insert or update rows (field attnames to values) keyed by their AWS id.
 
     A fixed number of queries per batch, whatever the number of rows: one SELECT (of the rows
-    in ``mirrored``, the ids known to be in the table, if given), one INSERT of new rows
-    (``insert``, by default :func:`insert_rows`), one bulk UPDATE of rows whose values changed,
-    and one UPDATE that stamps ``last_synced_at`` on every other row seen.
+    in ``mirrored``, the ids known to be in the table, if given), one to reserve primary keys
+    for the new rows and one to insert them (``before_insert`` sees them with their keys), one
+    bulk UPDATE of rows whose values changed, and one UPDATE that stamps ``last_synced_at`` on
+    every other row seen.
     """
     allow_full_batches()
     counts = counts if counts is not None else UpsertCounts()
@@ -194,7 +194,11 @@ def _bulk_upsert(
             changed.append(model(**current | fields | {"missing_since": None}))
             changed_names.update(differing)
     pks = {aws_id: row["pk"] for aws_id, row in existing.items()}
-    pks.update((insert or partial(insert_rows, model, id_field))(new))
+    for row, pk in zip(new, reserve_ids(model, len(new)), strict=True):
+        row[model._meta.pk.attname] = pks[row[id_field]] = pk
+    if before_insert:
+        before_insert(new)
+    insert_rows(model, new)
     if changed:
         model.objects.bulk_update(
             changed, sorted(changed_names), batch_size=_update_batch_size(len(changed_names))
@@ -252,13 +256,16 @@ def upsert_pools(
         }
         _link_source(row, pool_pks)
         rows[d["IpamPoolId"]] = row | (extra or {})
+
+    def link_new(new: list[dict[str, Any]]) -> None:
+        """New pools know their keys before they are written: link those of one batch too."""
+        pool_pks.update((row["pool_id"], row["id"]) for row in new)
+        for row in new:
+            if "source_pool_id" not in row:
+                _link_source(row, pool_pks)
+
     upserted = _bulk_upsert(
-        IpamPool,
-        "pool_id",
-        rows,
-        counts,
-        insert=partial(_insert_by_depth, pool_pks),
-        mirrored=mirrored,
+        IpamPool, "pool_id", rows, counts, before_insert=link_new, mirrored=mirrored
     )
     pool_pks.update(upserted.pks)
     _replace_tags(
@@ -277,24 +284,6 @@ def _link_source(row: dict[str, Any], pool_pks: dict[str, int]) -> None:
         row["source_pool_id"] = pool_pks[source]
 
 
-def _insert_by_depth(pool_pks: dict[str, int], rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert new pools a depth at a time, so that each is linked to a source pool in the batch.
-
-    A batch of AWS's answer often holds a pool and its children: at most ten INSERTs (AWS's
-    depth limit) cost less than an UPDATE of every child afterwards.
-    """
-    pks: dict[str, int] = {}
-    for depth in sorted({row["depth"] for row in rows}):
-        level = [row for row in rows if row["depth"] == depth]
-        for row in level:
-            if "source_pool_id" not in row:
-                _link_source(row, pool_pks)
-        inserted = insert_rows(IpamPool, "pool_id", level)
-        pool_pks.update(inserted)
-        pks.update(inserted)
-    return pks
-
-
 def _replace_tags(changed: dict[int, dict[str, str]], new: dict[int, dict[str, str]]) -> None:
     """Rewrite the searchable tag rows of changed pools, and write those of new pools."""
     if changed:
@@ -305,19 +294,16 @@ def _replace_tags(changed: dict[int, dict[str, str]], new: dict[int, dict[str, s
         for pk, pool_tags in tags.items()
         for key, value in pool_tags.items()
     ]
-    insert_rows(PoolTag, "id", rows)
+    insert_rows(PoolTag, rows)
 
 
-def link_sources(pool_ids: Iterable[str] | None = None) -> int:
+def link_sources() -> int:
     """Point each pool's ``source_pool`` at the row of its ``source_pool_aws_id``.
 
     Catches the links :func:`upsert_pools` could not set (a child written before its source
     pool). Returns the number of pools whose link changed.
     """
-    pools = IpamPool.objects.all()
-    if pool_ids is not None:
-        pools = pools.filter(pool_id__in=list(pool_ids))
-    rows = list(pools.values_list("id", "source_pool_id", "source_pool_aws_id"))
+    rows = list(IpamPool.objects.values_list("id", "source_pool_id", "source_pool_aws_id"))
     wanted = {aws_id for _, _, aws_id in rows if aws_id}
     ids = dict(IpamPool.objects.filter(pool_id__in=wanted).values_list("pool_id", "id"))
     changed = [

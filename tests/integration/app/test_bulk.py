@@ -1,4 +1,4 @@
-"""insert_rows: many rows in a few statements, stored exactly as the ORM would store them."""
+"""insert_rows and reserve_ids: many rows in one statement, stored as the ORM would store them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from pools.bulk import insert_rows
+from pools.bulk import insert_rows, reserve_ids
 from pools.models import Ipam, IpamPool, IpamScope, PoolTag
 
 pytestmark = pytest.mark.django_db
@@ -47,9 +47,9 @@ def test_rows_are_stored_as_the_orm_would_store_them(scope):
         pool_row(scope, 2),
     ]
 
-    pks = insert_rows(IpamPool, "pool_id", rows)
+    insert_rows(IpamPool, rows)
 
-    first, second = (IpamPool.objects.get(pk=pks[f"ipam-pool-{n}"]) for n in (1, 2))
+    first, second = (IpamPool.objects.get(pool_id=f"ipam-pool-{n}") for n in (1, 2))
     assert first.description == awkward
     assert first.tags == {"Name": awkward, "nested": {"list": [1, None, True]}}
     assert first.source_resource == {"ResourceId": "vpc-1"}
@@ -67,36 +67,59 @@ def test_rows_are_stored_as_the_orm_would_store_them(scope):
 
 
 def test_callable_defaults_are_not_shared_between_rows(scope):
-    pks = insert_rows(IpamPool, "pool_id", [pool_row(scope, n) for n in range(3)])
+    insert_rows(IpamPool, [pool_row(scope, n) for n in range(3)])
 
-    assert len(pks) == 3
-    pools = list(IpamPool.objects.filter(pk__in=pks.values()))
-    assert [p.tags for p in pools] == [{}, {}, {}]
+    assert [p.tags for p in IpamPool.objects.all()] == [{}, {}, {}]
 
 
 def test_more_rows_than_one_statement_holds(scope, django_assert_max_num_queries):
     rows = [pool_row(scope, n, name=f"pool-{n}") for n in range(2500)]
 
     with django_assert_max_num_queries(5 if connection.vendor == "sqlite" else 1):
-        pks = insert_rows(IpamPool, "pool_id", rows)
+        insert_rows(IpamPool, rows)
 
-    assert len(pks) == IpamPool.objects.count() == 2500
-    assert IpamPool.objects.get(pk=pks["ipam-pool-2499"]).name == "pool-2499"
+    assert IpamPool.objects.count() == 2500
+    assert IpamPool.objects.get(pool_id="ipam-pool-2499").name == "pool-2499"
+
+
+def test_reserved_ids_let_rows_of_one_statement_refer_to_each_other(scope):
+    IpamPool.objects.create(**pool_row(scope, 0))  # the sequence has moved on
+    parent, child = reserve_ids(IpamPool, 2)
+
+    insert_rows(
+        IpamPool,
+        [
+            pool_row(scope, 2, id=child, source_pool_id=parent, depth=2),
+            pool_row(scope, 1, id=parent),
+        ],
+    )
+
+    assert IpamPool.objects.get(pool_id="ipam-pool-2").source_pool.pool_id == "ipam-pool-1"
+    # Later rows, however made, get later keys.
+    later = IpamPool.objects.create(**pool_row(scope, 3))
+    assert later.pk > child
+    assert reserve_ids(IpamPool, 3)[0] > later.pk
+
+
+def test_reserving_ids_of_a_table_never_written(scope):
+    first, second = reserve_ids(IpamPool, 2)
+
+    assert 0 < first < second
+    assert IpamPool.objects.create(**pool_row(scope, 1)).pk > second
 
 
 def test_rows_without_a_key_of_their_own(scope):
-    pool = IpamPool.objects.get(
-        pk=insert_rows(IpamPool, "pool_id", [pool_row(scope, 1)])["ipam-pool-1"]
-    )
+    pool = IpamPool.objects.create(**pool_row(scope, 1))
 
-    insert_rows(PoolTag, "id", [{"pool_id": pool.pk, "key": "team", "value": "net"}])
+    insert_rows(PoolTag, [{"pool_id": pool.pk, "key": "team", "value": "net"}])
 
     assert list(pool.tag_rows.values_list("key", "value")) == [("team", "net")]
 
 
-def test_no_rows_no_query(django_assert_num_queries):
+def test_nothing_to_write_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
-        assert insert_rows(IpamPool, "pool_id", []) == {}
+        insert_rows(IpamPool, [])
+        assert reserve_ids(IpamPool, 0) == []
 
 
 def test_times_from_another_zone_are_stored_as_the_same_instant(scope):
@@ -104,6 +127,6 @@ def test_times_from_another_zone_are_stored_as_the_same_instant(scope):
         2026, 1, 2, 3, 4, 5, 6, tzinfo=datetime.timezone(datetime.timedelta(hours=-7))
     )
 
-    pks = insert_rows(IpamPool, "pool_id", [pool_row(scope, 1, last_synced_at=there)])
+    insert_rows(IpamPool, [pool_row(scope, 1, last_synced_at=there)])
 
-    assert IpamPool.objects.get(pk=pks["ipam-pool-1"]).last_synced_at == there
+    assert IpamPool.objects.get().last_synced_at == there
