@@ -121,11 +121,9 @@ class Simulator:
 
     def call(self, action: str, region: str | None = None, **params: Any) -> dict[str, Any]:
         """Run an operation directly with boto3-style parameters (for seeding and tests)."""
-        with self._lock:
+        with self._lock, self.store.request():
             ctx = self._context(action, region or self.config.default_region)
-            result = OPERATIONS[action](ctx, params)
-            self.store.flush()
-            return result
+            return OPERATIONS[action](ctx, params)
 
     # --- internals --------------------------------------------------------------------------
 
@@ -175,12 +173,9 @@ class Simulator:
                 "There are too many concurrent mutations for the requested resource. "
                 "Try again later.",
             )
-        with self._lock:
+        with self._lock, self.store.request():
             ctx = self._context(action, region)
-            try:
-                output = OPERATIONS[action](ctx, request)
-            finally:
-                self.store.flush()
+            output = OPERATIONS[action](ctx, request)
         return protocol.write_response(model, output, rid)
 
     def _context(self, action: str, region: str) -> Context:

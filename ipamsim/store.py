@@ -2,8 +2,10 @@
 
 Objects are the dicts the API returns (``IpamPoolId``, ``State`` ...), plus private keys that
 start with ``_`` (the serializer only writes members of the output shape, so these never leak).
-Every request runs under one lock and ends with one SQLite transaction, which makes the
-endpoint safe under concurrent requests and its state durable across restarts.
+Every request runs under one lock and in one SQLite transaction, which makes the endpoint safe
+under concurrent requests and its state durable across restarts. Processes that share a state
+file (a web server's workers, a management command beside them) take turns, and each reads
+again what another has written, so none answers from a stale state.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import heapq
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 KINDS = ("ipam", "scope", "pool", "cidr", "allocation")
@@ -32,9 +35,10 @@ class Store:
         self._removed: set[str] = set()
         self._dirty_tokens: set[str] = set()
         self._db = sqlite3.connect(
-            path or ":memory:", check_same_thread=False, isolation_level=None
+            path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30
         )
         self._db.executescript(_SCHEMA)
+        self._version = self._data_version()
         self._load()
 
     # --- objects ----------------------------------------------------------------------------
@@ -87,37 +91,53 @@ class Store:
 
     # --- persistence ------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Write what this request changed, in one transaction."""
-        if not (self._dirty or self._removed or self._dirty_tokens):
-            return
-        rows = [
-            (obj_id, kind, json.dumps(self.objects[kind][obj_id]))
-            for obj_id, kind in self._dirty.items()
-        ]
-        with self._transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?)", rows)
-            db.executemany("DELETE FROM objects WHERE id = ?", [(i,) for i in self._removed])
-            db.executemany(
-                "INSERT OR REPLACE INTO tokens VALUES (?, ?)",
-                [(k, json.dumps(self.tokens[k])) for k in self._dirty_tokens],
-            )
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """One request's turn: the state as last written by any process, and what the request
+        changes written at its end, all in one SQLite transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._data_version()
+            if version != self._version:  # another process has written since our last turn
+                self._version = version
+                self._reload()
+            yield
+        finally:
+            try:
+                self._write()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _data_version(self) -> int:
+        """Changes when another connection commits to the file (SQLite's ``data_version``)."""
+        return self._db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _write(self) -> None:
+        """Write what this request changed."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?)",
+            [
+                (obj_id, kind, json.dumps(self.objects[kind][obj_id]))
+                for obj_id, kind in self._dirty.items()
+            ],
+        )
+        self._db.executemany("DELETE FROM objects WHERE id = ?", [(i,) for i in self._removed])
+        self._db.executemany(
+            "INSERT OR REPLACE INTO tokens VALUES (?, ?)",
+            [(k, json.dumps(self.tokens[k])) for k in self._dirty_tokens],
+        )
         self._dirty.clear()
         self._removed.clear()
         self._dirty_tokens.clear()
 
-    def _transaction(self):
-        db = self._db
-
-        class _Tx:
-            def __enter__(self):
-                db.execute("BEGIN IMMEDIATE")
-                return db
-
-            def __exit__(self, exc_type, *_):
-                db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-        return _Tx()
+    def _reload(self) -> None:
+        for objects in self.objects.values():
+            objects.clear()
+        self.tokens.clear()
+        self._due.clear()
+        self._load()
 
     def _load(self) -> None:
         rows = self._db.execute("SELECT kind, data FROM objects").fetchall()

@@ -83,3 +83,30 @@ def test_a_refused_request_leaves_no_trace_on_disk(local, use_sim, tmp_path):
     use_sim(state_path=path)
 
     assert local.describe_ipam_pools()["IpamPools"] == []
+
+
+def test_processes_sharing_a_state_file_each_see_what_the_other_wrote(tmp_path):
+    """A web server's workers, or ``manage.py ipam_sync`` beside ``runserver``."""
+    path = str(tmp_path / "s.sqlite3")
+    one = ipamsim.Simulator(ipamsim.Config(create_delay=0), state_path=path)
+    other = ipamsim.Simulator(ipamsim.Config(create_delay=0), state_path=path)
+    try:
+        scope = one.call("CreateIpam")["Ipam"]["PrivateDefaultScopeId"]
+        pool = other.call(
+            "CreateIpamPool", IpamScopeId=scope, AddressFamily="ipv4", Locale="us-east-1"
+        )["IpamPool"]["IpamPoolId"]
+        one.call("ProvisionIpamPoolCidr", IpamPoolId=pool, Cidr="10.0.0.0/16")
+        first = other.call("AllocateIpamPoolCidr", IpamPoolId=pool, NetmaskLength=24)
+        second = one.call("AllocateIpamPoolCidr", IpamPoolId=pool, NetmaskLength=24)
+
+        assert first["IpamPoolAllocation"]["Cidr"] == "10.0.0.0/24"
+        assert second["IpamPoolAllocation"]["Cidr"] == "10.0.1.0/24"
+        for sim in (one, other):
+            answer = sim.call("GetIpamPoolAllocations", IpamPoolId=pool)["IpamPoolAllocations"]
+            assert len(answer) == 2
+        ipams = [i["IpamId"] for i in one.call("DescribeIpams")["Ipams"]]
+        other.call("CreateIpam")
+        assert len(one.call("DescribeIpams")["Ipams"]) == len(ipams) + 1
+    finally:
+        one.store.close()
+        other.store.close()
