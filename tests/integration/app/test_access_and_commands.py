@@ -53,6 +53,14 @@ def test_every_page_but_health_requires_login(client, pattern):
         assert response["Location"].startswith(f"{login}?next=")
 
 
+@pytest.mark.parametrize("url", ["/admin/", "/admin/pools/ipampool/", "/admin/auth/user/1/change/"])
+def test_admin_pages_send_to_the_admins_login_page(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('admin:login')}?next={url}"
+
+
 def test_the_login_page_itself_is_open(client):
     assert client.get(reverse(settings.LOGIN_URL)).status_code == 200
 
