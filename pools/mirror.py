@@ -170,16 +170,12 @@ def _bulk_upsert(
     now = timezone.now()
     names = {name for fields in rows.values() for name in fields}
     wanted = list(rows) if mirrored is None else [i for i in rows if i in mirrored]
-    existing = (
-        {
-            row[id_field]: row
-            for row in model.objects.filter(**{f"{id_field}__in": wanted}).values(
-                "pk", id_field, "missing_since", *names
-            )
-        }
-        if wanted
-        else {}
-    )
+    existing = {  # no query when nothing is wanted
+        row[id_field]: row
+        for row in model.objects.filter(**{f"{id_field}__in": wanted}).values(
+            "pk", id_field, "missing_since", *names
+        )
+    }
     new, changed, changed_names = [], [], set()
     for aws_id, fields in rows.items():
         current = existing.get(aws_id)
