@@ -250,20 +250,36 @@ def pool_refresh(*, pool: IpamPool) -> IpamPool:
     return pool
 
 
-def pool_refresh_space(*, pool: IpamPool) -> None:
-    client = ec2_client()
+def read_pool_space(client: Any, pool_id: str) -> tuple[list[dict], list[dict]]:
+    """A pool's CIDRs and allocations as AWS has them (every page of each).
+
+    A pool with no CIDR has no allocation: space is allocated only from provisioned CIDRs, so
+    GetIpamPoolAllocations is not asked.
+    """
     cidrs = [
         c
-        for page in pages(client.get_ipam_pool_cidrs, "IpamPoolCidrs", IpamPoolId=pool.pool_id)
+        for page in pages(
+            client.get_ipam_pool_cidrs, "IpamPoolCidrs", IpamPoolId=pool_id, MaxResults=1000
+        )
         for c in page
     ]
+    if not cidrs:
+        return [], []
     allocations = [
         a
         for page in pages(
-            client.get_ipam_pool_allocations, "IpamPoolAllocations", IpamPoolId=pool.pool_id
+            client.get_ipam_pool_allocations,
+            "IpamPoolAllocations",
+            IpamPoolId=pool_id,
+            MaxResults=1000,
         )
         for a in page
     ]
+    return cidrs, allocations
+
+
+def pool_refresh_space(*, pool: IpamPool) -> None:
+    cidrs, allocations = read_pool_space(ec2_client(), pool.pool_id)
     with transaction.atomic():
         mirror.save_cidrs((pool, c) for c in cidrs)
         mirror.save_allocations((pool, a) for a in allocations)

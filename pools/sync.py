@@ -21,6 +21,7 @@ from pools import mirror
 from pools.aws import ec2_client, pages
 from pools.mirror import UpsertCounts
 from pools.models import Ipam, IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope
+from pools.services import read_pool_space
 
 PAGE_SIZE = 1000
 SPACE_WORKERS = 4  # concurrent GetIpamPoolCidrs / GetIpamPoolAllocations calls
@@ -162,24 +163,7 @@ def _sync_space(client: Any, report: SyncReport, started: Any, progress: Progres
     )
 
     def fetch(pool: IpamPool) -> tuple[IpamPool, list[dict], list[dict]]:
-        cidrs = [
-            c
-            for page in pages(
-                client.get_ipam_pool_cidrs,
-                "IpamPoolCidrs",
-                IpamPoolId=pool.pool_id,
-                MaxResults=PAGE_SIZE,
-            )
-            for c in page
-        ]
-        allocations = [
-            a
-            for page in pages(
-                client.get_ipam_pool_allocations, "IpamPoolAllocations", IpamPoolId=pool.pool_id
-            )
-            for a in page
-        ]
-        return pool, cidrs, allocations
+        return pool, *read_pool_space(client, pool.pool_id)
 
     done = 0
     with ThreadPoolExecutor(max_workers=SPACE_WORKERS) as executor:

@@ -243,6 +243,26 @@ def test_a_pool_saved_by_the_app_during_the_sync_is_not_a_conflict(sim, monkeypa
     assert not sync_all(include_space=False).changed_anything
 
 
+def test_a_pool_without_cidrs_is_not_asked_for_allocations(sim, sent):
+    seed_demo(sim)
+    scope = sim.call("DescribeIpamScopes")["IpamScopes"][0]["IpamScopeId"]
+    sim.call("CreateIpamPool", IpamScopeId=scope, AddressFamily="ipv4", Description="empty")
+    with_cidrs = [
+        p["IpamPoolId"]
+        for p in aws_pools(sim)
+        if sim.call("GetIpamPoolCidrs", IpamPoolId=p["IpamPoolId"])["IpamPoolCidrs"]
+    ]
+
+    sync_all()
+
+    assert sent.count("GetIpamPoolCidrs") == len(aws_pools(sim)) == 12
+    assert sent.count("GetIpamPoolAllocations") == len(with_cidrs) == 11
+    assert IpamPoolAllocation.objects.count() == sum(
+        len(sim.call("GetIpamPoolAllocations", IpamPoolId=p)["IpamPoolAllocations"])
+        for p in with_cidrs
+    )
+
+
 def test_pools_of_every_page_are_imported(sim):
     ids = build_hierarchy(sim, 1100)
 
