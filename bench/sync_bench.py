@@ -25,8 +25,9 @@ first. How each number is taken:
 - peak RSS: the sync process's ``VmHWM`` once the first sync is done (Django, boto3 and the
   walks included); the highest of the repeats.
 - second run: the same sync again in the same process, nothing changed in AWS.
-- full sync: ``sync_all(include_space=True)`` on another fresh database (two more AWS calls per
-  pool: GetIpamPoolCidrs and GetIpamPoolAllocations), at ``Sizes.space_pools`` pools.
+- full sync: ``sync_all(include_space=True)`` on another fresh database, at ``Sizes.space_pools``
+  pools: GetIpamPoolCidrs for every pool, and GetIpamPoolAllocations for each pool that has a
+  CIDR (a tenth of them here).
 """
 
 from __future__ import annotations
