@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
+from django.urls import reverse
 from netaddr import IPNetwork
 
 from pools import addressing, rules
@@ -49,6 +50,10 @@ FIELD_FOR_MEMBER = {
 PUBLIC_ONLY_REASON = "Only for pools in the public scope."
 ADVERTISABLE_REASON = "Only for IPv6 pools with BYOIP addresses in the public scope."
 LIVE_STATES_EXCLUDED = (State.DELETE_IN_PROGRESS, State.DELETE_COMPLETE)
+# Up to this many candidates the source pool is a select; beyond, a search box with
+# suggestions: a select of 10,000 pools is a megabyte of HTML and a second to render.
+SOURCE_SELECT_LIMIT = 300
+SOURCE_SUGGESTIONS = 20
 
 
 def field_for(member: str | None) -> str | None:
@@ -65,10 +70,13 @@ def netmask_field(label: str, help_text: str) -> forms.IntegerField:
     )
 
 
+def source_pool_label(pool: IpamPool) -> str:
+    return " · ".join([str(pool), f"depth {pool.depth}", pool.locale or "no locale"])
+
+
 class PoolChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: IpamPool) -> str:
-        parts = [str(obj), f"depth {obj.depth}", obj.locale or "no locale"]
-        return " · ".join(parts)
+        return source_pool_label(obj)
 
 
 class TagForm(forms.Form):
@@ -219,7 +227,11 @@ class PoolForm(forms.Form):
         )
         self.plan = Plan()
         scope = self._chosen("scope")
-        self.fields["source_pool"].queryset = source_pool_choices(scope, self._chosen_family())
+        choices = source_pool_choices(scope, self._chosen_family())
+        self.fields["source_pool"].queryset = choices
+        self.source_pool_search = scope is not None and choices.count() > SOURCE_SELECT_LIMIT
+        if self.source_pool_search:
+            self._search_source_pool()
         self.fields["publicly_advertisable"].disabled = not self.advertisable_applies
         if not self.is_bound:
             self._plan_from_initial()
@@ -229,6 +241,31 @@ class PoolForm(forms.Form):
                     "aria-describedby",
                     f"{form[name].auto_id}_helptext {form[name].auto_id}_error",
                 )
+
+    def _search_source_pool(self) -> None:
+        """A search box with suggestions in place of a select of thousands of pools."""
+        field = self.fields["source_pool"]
+        field.error_messages["invalid_choice"] = (
+            "No pool of this scope and address family has this ID: choose one of the suggestions."
+        )
+        field.help_text = (
+            "Type part of a pool's name or ID and choose from the suggestions. "
+            "Leave empty for a top-level pool."
+        )
+        field.widget = forms.TextInput(
+            attrs={
+                "list": "source-pool-options",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "placeholder": "Name or ID of the source pool",
+                "hx-get": reverse("pool_source_search"),
+                "hx-trigger": "input changed delay:200ms, focus once",
+                "hx-include": "[name='scope'], [name='address_family']",
+                "hx-target": "#source-pool-options",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
+        )
 
     # --- what the user has chosen so far (also before the form is valid) -------------------
 
@@ -545,10 +582,13 @@ class PoolForm(forms.Form):
         self.data = self.data.copy()
         self.data[self.add_prefix("client_token")] = new_client_token()
 
-    def drop_required_errors(self) -> None:
-        """While the user types, an empty field is not yet an error."""
+    def drop_required_errors(self, typing_in: str = "") -> None:
+        """While the user types, an empty field is not yet an error, nor is a search box's
+        half-typed text (``typing_in``: the field being typed in)."""
         for name in list(self.errors):
-            kept = [e for e in self.errors[name].as_data() if e.code != "required"]
+            search = name == typing_in == "source_pool" and self.source_pool_search
+            codes = ("required", "invalid_choice") if search else ("required",)
+            kept = [e for e in self.errors[name].as_data() if e.code not in codes]
             if kept:
                 self.errors[name] = self.error_class(kept, renderer=self.renderer)
             else:
@@ -586,6 +626,19 @@ def base_plan(
         source_locale=source.locale if source else "",
         netmask_range=rules.effective_netmask_range(family, min_netmask, max_netmask),
     )
+
+
+def source_pool_suggestions(
+    scope: IpamScope | None, family: str, text: str
+) -> list[tuple[str, str]]:
+    """(pool ID, label) of the first possible source pools whose ID, name or description has
+    ``text``."""
+    choices = source_pool_choices(scope, family)
+    if text := text.strip():
+        choices = choices.filter(
+            Q(pool_id__icontains=text) | Q(name__icontains=text) | Q(description__icontains=text)
+        )
+    return [(pool.pool_id, source_pool_label(pool)) for pool in choices[:SOURCE_SUGGESTIONS]]
 
 
 def source_pool_choices(scope: IpamScope | None, family: str):

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pools import selectors, services, tree
 from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable
-from pools.forms import PoolForm
-from pools.models import IpamPool, IpamScope
+from pools.forms import PoolForm, source_pool_suggestions
+from pools.models import AddressFamily, IpamPool, IpamScope
 
 # A change in the key field re-renders these parts of the form (never the field being typed in).
 DEPENDENT_PARTS = {
@@ -171,6 +171,18 @@ def pool_new(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form})
 
 
+@permission_required("pools.add_ipampool", raise_exception=True)
+@require_GET
+def pool_source_search(request: HttpRequest) -> HttpResponse:
+    """Suggestions for the source pool search box of a scope with many pools."""
+    scope = IpamScope.objects.filter(scope_id=request.GET.get("scope", "")).first()
+    family = request.GET.get("address_family", "")
+    if family not in AddressFamily.values:
+        family = AddressFamily.IPV4
+    suggestions = source_pool_suggestions(scope, family, request.GET.get("source_pool", ""))
+    return render(request, "pools/_source_pool_options.html", {"suggestions": suggestions})
+
+
 def _live_validation(request: HttpRequest, form: PoolForm) -> HttpResponse:
     """Errors for every field, swapped in out of band; inputs are never replaced."""
     trigger = request.POST.get("_live", "")
@@ -180,7 +192,7 @@ def _live_validation(request: HttpRequest, form: PoolForm) -> HttpResponse:
     if trigger == "source_pool":
         form.adopt_source_locale()
     form.is_valid()
-    form.drop_required_errors()
+    form.drop_required_errors(typing_in=trigger)
     return render(
         request, "pools/pool_form.html#live", {"form": form, "parts": parts, "trigger": trigger}
     )

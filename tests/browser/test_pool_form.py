@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from pools import forms
 from pools.models import IpamPool, IpamScope
 from tests.browser.conftest import App
 
@@ -101,6 +102,25 @@ def test_choosing_a_source_pool_shows_the_depth_and_the_next_free_block(
     use_it.click()
     expect(page.get_by_label("CIDR to provision")).to_have_value("10.16.2.0/24")
     expect(page.locator("#id_first_cidr_error")).to_be_empty()
+    assert app.same_page()
+
+
+def test_in_a_big_scope_the_source_pool_is_found_by_typing(
+    app: App, shot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(forms, "SOURCE_SELECT_LIMIT", 3)  # the demo scope counts as big
+    page = app.page
+    new_pool_form(app, f"?scope={private_scope().scope_id}")
+    search = page.get_by_label("Source pool")
+    search.press_sequentially("west-2-pr", delay=30)
+    suggestion = page.locator("#source-pool-options option")
+    expect(suggestion).to_have_count(1)
+    expect(suggestion).to_have_attribute("value", pool("us-west-2-prod").pool_id)
+    shot("suggested")
+    search.fill(suggestion.get_attribute("value"))  # what choosing the suggestion does
+    expect(page.locator("#plan-depth")).to_have_text("This pool would be at depth 4 of 10.")
+    expect(page.get_by_label("Locale")).to_have_value("us-west-2")
+    expect(page.locator("#id_source_pool_error")).to_be_empty()
     assert app.same_page()
 
 

@@ -653,9 +653,9 @@ def test_live_validation_reads_only_the_database(
         tags={"Name": "web"},
     )
     # session, user, permissions (4); scope and source pool, looked up once each for the
-    # plan and once by their fields (4); the source pool's CIDRs and allocations (2); the
-    # source pool choices re-rendered for the new scope (1).
-    with django_assert_max_num_queries(11):
+    # plan and once by their fields (4); the source pool's CIDRs and allocations (2); how many
+    # source pools the scope offers, and those choices re-rendered for the new scope (2).
+    with django_assert_max_num_queries(12):
         answer = live(editor, data, "scope")
     assert answer.field_codes("first_cidr") == ["cidr_overlaps_allocation"]
     assert answer.parts == {
