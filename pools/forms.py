@@ -582,7 +582,7 @@ class PoolForm(forms.Form):
         self.data = self.data.copy()
         self.data[self.add_prefix("client_token")] = new_client_token()
 
-    def drop_required_errors(self, typing_in: str = "") -> None:
+    def drop_premature_errors(self, typing_in: str = "") -> None:
         """While the user types, an empty field is not yet an error, nor is a search box's
         half-typed text (``typing_in``: the field being typed in)."""
         for name in list(self.errors):

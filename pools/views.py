@@ -192,7 +192,7 @@ def _live_validation(request: HttpRequest, form: PoolForm) -> HttpResponse:
     if trigger == "source_pool":
         form.adopt_source_locale()
     form.is_valid()
-    form.drop_required_errors(typing_in=trigger)
+    form.drop_premature_errors(typing_in=trigger)
     return render(
         request, "pools/pool_form.html#live", {"form": form, "parts": parts, "trigger": trigger}
     )
