@@ -18,13 +18,13 @@ from netaddr import IPNetwork
 
 from pools import addressing, rules
 from pools.models import (
+    DELETING_STATES,
     AddressFamily,
     AwsService,
     CidrState,
     IpamPool,
     IpamScope,
     PublicIpSource,
-    State,
 )
 from pools.services import FirstCidr, PoolSpec, new_client_token
 
@@ -49,7 +49,6 @@ FIELD_FOR_MEMBER = {
 
 PUBLIC_ONLY_REASON = "Only for pools in the public scope."
 ADVERTISABLE_REASON = "Only for IPv6 pools with BYOIP addresses in the public scope."
-LIVE_STATES_EXCLUDED = (State.DELETE_IN_PROGRESS, State.DELETE_COMPLETE)
 # Up to this many candidates the source pool is a select; beyond, a search box with
 # suggestions: a select of 10,000 pools is a megabyte of HTML and a second to render.
 SOURCE_SELECT_LIMIT = 300
@@ -647,7 +646,7 @@ def source_pool_choices(scope: IpamScope | None, family: str):
     return (
         IpamPool.objects.filter(scope=scope, address_family=family, missing_since__isnull=True)
         .select_related("scope")
-        .exclude(state__in=LIVE_STATES_EXCLUDED)
+        .exclude(state__in=DELETING_STATES)
         .order_by("depth", "name", "pool_id")
     )
 

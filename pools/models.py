@@ -30,6 +30,7 @@ class State(models.TextChoices):
 
 
 IN_PROGRESS_STATES = frozenset(s for s in State.values if s.endswith("-in-progress"))
+DELETING_STATES = frozenset({State.DELETE_IN_PROGRESS, State.DELETE_COMPLETE})
 
 
 class AddressFamily(models.TextChoices):
@@ -221,6 +222,11 @@ class IpamPool(AwsMirror):
     @property
     def is_usable(self) -> bool:
         return self.state in (State.CREATE_COMPLETE, State.MODIFY_COMPLETE)
+
+    @property
+    def is_deleting(self) -> bool:
+        """Being deleted, or deleted (AWS lists a deleted pool for a while)."""
+        return self.state in DELETING_STATES
 
     @property
     def is_settling(self) -> bool:

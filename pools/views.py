@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
@@ -251,6 +252,42 @@ def pool_detail(request: HttpRequest, pool_id: str) -> HttpResponse:
             **selectors.pool_page(pool),
         },
     )
+
+
+@permission_required("pools.delete_ipampool", raise_exception=True)
+@require_POST
+def pool_delete(request: HttpRequest, pool_id: str) -> HttpResponse:
+    """Delete the pool in AWS (with ``cascade``, its child pools, CIDRs and allocations too).
+
+    A second submit while AWS deletes it asks AWS nothing. A refusal is shown on the pool page
+    with the choice kept; success goes back to the page, which follows the deletion.
+    """
+    pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
+    cascade = request.POST.get("cascade") == "on"
+    if pool.is_deleting:
+        messages.info(request, f"{pool.pool_id} is already being deleted.")
+        return redirect("pool_detail", pool_id=pool_id)
+    try:
+        services.pool_delete(pool=pool, cascade=cascade)
+    except AwsError as err:
+        pool.refresh_from_db()
+        if pool.is_deleting:  # another submit got there first
+            messages.info(request, f"{pool.pool_id} is already being deleted.")
+            return redirect("pool_detail", pool_id=pool_id)
+        return render(
+            request,
+            "pools/pool_detail.html",
+            {
+                "pool": pool,
+                "address_map": selectors.pool_address_map(pool),
+                **selectors.pool_page(pool),
+                "delete_error": f"AWS did not delete this pool: {err.message}",
+                "cascade": cascade,
+            },
+        )
+    what = "it and everything in it" if cascade else "it"
+    messages.success(request, f"Deleting {pool.pool_id}: AWS removes {what} within moments.")
+    return redirect("pool_detail", pool_id=pool_id)
 
 
 @require_GET

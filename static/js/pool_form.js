@@ -37,14 +37,4 @@
     var key = rows.length && rows[rows.length - 1].querySelector("input[type=text]");
     if (key) key.focus();
   });
-
-  // One click, one submission: the ClientToken makes a second one harmless anyway.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!form.matches("#pool-form")) return;
-    if (form.dataset.submitted) { event.preventDefault(); return; }
-    form.dataset.submitted = "1";
-    var button = form.querySelector("#create-button");
-    if (button) { button.setAttribute("aria-busy", "true"); button.textContent = "Creating…"; }
-  });
 })();

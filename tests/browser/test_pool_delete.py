@@ -1,0 +1,35 @@
+"""Deleting a pool from its page in Chromium: a refusal explained in place, then a cascade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from pools.models import IpamPool
+from tests.browser.conftest import App
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_refused_delete_is_explained_and_a_cascade_goes_through(app: App, shot: Any) -> None:
+    pool = IpamPool.objects.get(name="us-west-2")
+    page = app.page
+    app.goto(f"/pools/{pool.pool_id}/")
+
+    page.get_by_text("Delete this pool…").click()
+    button = page.get_by_role("button", name=f"Delete {pool.pool_id}")
+    button.dblclick()
+    expect(page.locator("#delete-error")).to_contain_text("has child pools")
+    expect(
+        page.get_by_label("Also delete its child pools, CIDRs and allocations")
+    ).not_to_be_checked()
+    shot("refused")
+
+    page.get_by_label("Also delete its child pools, CIDRs and allocations").check()
+    page.get_by_role("button", name=f"Delete {pool.pool_id}").click()
+    expect(page.locator(".messages")).to_contain_text(f"Deleting {pool.pool_id}")
+    expect(page.locator("#pool-status .badge").first).to_have_text("delete-complete")
+    expect(page.get_by_text("Delete this pool…")).to_have_count(0)
+    shot("deleted")
