@@ -688,3 +688,64 @@ def top_level_overlap(scope: IpamScope, network: IPNetwork) -> tuple[str, str] |
         if cidr and addressing.overlapping(network, [IPNetwork(cidr)]):
             return pool_id, cidr
     return None
+
+
+class ProvisionCidrForm(forms.Form):
+    """Provision a CIDR into an existing pool: a CIDR, or a block of a netmask length from its
+    source pool. Overlaps and free space are AWS's to judge; its refusal lands on the field."""
+
+    cidr = forms.CharField(
+        required=False,
+        label="CIDR",
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"placeholder": "e.g. 10.0.0.0/16", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    netmask_length = netmask_field(
+        "…or a netmask length", "AWS takes the lowest free block of this size from the source pool."
+    )
+    client_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    members = {"Cidr": "cidr", "NetmaskLength": "netmask_length"}
+
+    def __init__(self, *args: Any, pool: IpamPool, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("prefix", "provision")
+        super().__init__(*args, **kwargs)
+        self.pool = pool
+        if not self.is_bound:
+            self.initial["client_token"] = new_client_token()
+        if pool.source_pool_id is None:
+            del self.fields["netmask_length"]  # a top-level pool's space is given, not taken
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        text = (data.get("cidr") or "").strip()
+        length = data.get("netmask_length")
+        limit = rules.netmask_limit(self.pool.address_family)
+        if text and length is not None:
+            self.add_error("netmask_length", "Give a CIDR or a netmask length, not both.")
+        elif not text and length is None:
+            field = "cidr" if "netmask_length" not in self.fields else None
+            self.add_error(field, "Give a CIDR, or a netmask length to take from the source pool.")
+        elif length is not None and not 0 <= length <= limit:
+            family = self.pool.address_family
+            self.add_error(
+                "netmask_length", f"A netmask length for {family} is between 0 and {limit}."
+            )
+        elif text:
+            parsed = addressing.parse_cidr(text, self.pool.address_family, field="Cidr")
+            if parsed.violation:
+                self.add_error(
+                    "cidr", ValidationError(parsed.violation.message, code=parsed.violation.code)
+                )
+            else:
+                data["cidr"] = str(parsed.network)
+        return data
+
+    def add_aws_error(self, member: str | None, message: str) -> None:
+        """AWS's refusal on the field it concerns; the next submission is a new request."""
+        field = self.members.get(member or "")
+        self.add_error(field if field in self.fields else None, message)
+        self.data = self.data.copy()
+        self.data[self.add_prefix("client_token")] = new_client_token()

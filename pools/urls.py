@@ -17,5 +17,6 @@ urlpatterns = [
     path("pools/<str:pool_id>/", views.pool_detail, name="pool_detail"),
     path("pools/<str:pool_id>/status/", views.pool_status, name="pool_status"),
     path("pools/<str:pool_id>/delete/", views.pool_delete, name="pool_delete"),
+    path("pools/<str:pool_id>/provision/", views.pool_provision, name="pool_provision"),
     path("pools/<str:pool_id>/map/", views.pool_map, name="pool_map"),
 ]

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pools import selectors, services, tree
 from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable
-from pools.forms import PoolForm, source_pool_suggestions
+from pools.forms import PoolForm, ProvisionCidrForm, source_pool_suggestions
 from pools.models import AddressFamily, IpamPool, IpamScope
 
 # A change in the key field re-renders these parts of the form (never the field being typed in).
@@ -242,7 +242,12 @@ def pool_check_permissions(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def pool_detail(request: HttpRequest, pool_id: str) -> HttpResponse:
-    pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
+    return _pool_page(request, get_object_or_404(selectors.pool_with_space(), pool_id=pool_id))
+
+
+def _pool_page(request: HttpRequest, pool: IpamPool, **shown: Any) -> HttpResponse:
+    """The pool page; ``shown`` carries a form sent back with its errors."""
+    shown.setdefault("provision_form", ProvisionCidrForm(pool=pool))
     return render(
         request,
         "pools/pool_detail.html",
@@ -250,8 +255,31 @@ def pool_detail(request: HttpRequest, pool_id: str) -> HttpResponse:
             "pool": pool,
             "address_map": selectors.pool_address_map(pool),
             **selectors.pool_page(pool),
+            **shown,
         },
     )
+
+
+@permission_required("pools.change_ipampool", raise_exception=True)
+@require_POST
+def pool_provision(request: HttpRequest, pool_id: str) -> HttpResponse:
+    """Provision a CIDR into the pool; the form comes back with AWS's refusal on its field."""
+    pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
+    form = ProvisionCidrForm(request.POST, pool=pool)
+    if form.is_valid():
+        try:
+            cidr = services.pool_provision_cidr(
+                pool=pool,
+                cidr=form.cleaned_data["cidr"],
+                netmask_length=form.cleaned_data.get("netmask_length"),
+                client_token=form.cleaned_data["client_token"],
+            )
+        except AwsError as err:
+            form.add_aws_error(err.member, err.message)
+        else:
+            messages.success(request, f"Provisioning {cidr.cidr or 'a CIDR'} into {pool.pool_id}.")
+            return redirect("pool_detail", pool_id=pool_id)
+    return _pool_page(request, pool, provision_form=form)
 
 
 @permission_required("pools.delete_ipampool", raise_exception=True)
@@ -274,16 +302,11 @@ def pool_delete(request: HttpRequest, pool_id: str) -> HttpResponse:
         if pool.is_deleting:  # another submit got there first
             messages.info(request, f"{pool.pool_id} is already being deleted.")
             return redirect("pool_detail", pool_id=pool_id)
-        return render(
+        return _pool_page(
             request,
-            "pools/pool_detail.html",
-            {
-                "pool": pool,
-                "address_map": selectors.pool_address_map(pool),
-                **selectors.pool_page(pool),
-                "delete_error": f"AWS did not delete this pool: {err.message}",
-                "cascade": cascade,
-            },
+            pool,
+            delete_error=f"AWS did not delete this pool: {err.message}",
+            cascade=cascade,
         )
     what = "it and everything in it" if cascade else "it"
     messages.success(request, f"Deleting {pool.pool_id}: AWS removes {what} within moments.")
