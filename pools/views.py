@@ -292,24 +292,21 @@ def pool_delete(request: HttpRequest, pool_id: str) -> HttpResponse:
     """
     pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
     cascade = request.POST.get("cascade") == "on"
-    if pool.is_deleting:
-        messages.info(request, f"{pool.pool_id} is already being deleted.")
-        return redirect("pool_detail", pool_id=pool_id)
-    try:
-        services.pool_delete(pool=pool, cascade=cascade)
-    except AwsError as err:
-        pool.refresh_from_db()
-        if pool.is_deleting:  # another submit got there first
-            messages.info(request, f"{pool.pool_id} is already being deleted.")
+    if not pool.is_deleting:
+        try:
+            services.pool_delete(pool=pool, cascade=cascade)
+        except AwsError as err:
+            pool.refresh_from_db()
+            if not pool.is_deleting:  # (it is when another submit got there first)
+                error = f"AWS did not delete this pool: {err.message}"
+                return _pool_page(request, pool, delete_error=error, cascade=cascade)
+        else:
+            what = "it and everything in it" if cascade else "it"
+            messages.success(
+                request, f"Deleting {pool.pool_id}: AWS removes {what} within moments."
+            )
             return redirect("pool_detail", pool_id=pool_id)
-        return _pool_page(
-            request,
-            pool,
-            delete_error=f"AWS did not delete this pool: {err.message}",
-            cascade=cascade,
-        )
-    what = "it and everything in it" if cascade else "it"
-    messages.success(request, f"Deleting {pool.pool_id}: AWS removes {what} within moments.")
+    messages.info(request, f"{pool.pool_id} is already being deleted.")
     return redirect("pool_detail", pool_id=pool_id)
 
 
