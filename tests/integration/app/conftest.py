@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.client import ClientCreator
 from botocore.retries.standard import ExponentialBackoff
+from django.contrib.auth.models import Permission
 
 import ipamsim
 from pools.aws import ec2_client
@@ -80,6 +81,20 @@ def private_scope(demo) -> IpamScope:
 @pytest.fixture
 def public_scope(demo) -> IpamScope:
     return IpamScope.objects.get(scope_type="public", is_default=True)
+
+
+@pytest.fixture
+def client_may(client: Any, django_user_model: Any, demo: Any) -> Callable[[str], Any]:
+    """``client_may("delete_ipampool")``: the test client, logged in as a user with just that
+    permission."""
+
+    def login(codename: str) -> Any:
+        user = django_user_model.objects.create_user(f"may-{codename}")
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+        client.force_login(user)
+        return client
+
+    return login
 
 
 def pool_named(name: str) -> IpamPool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 
 from pools import services
@@ -16,11 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def deleter(client: Client, django_user_model: Any, demo: Any) -> Client:
-    user = django_user_model.objects.create_user("deleter")
-    user.user_permissions.add(Permission.objects.get(codename="delete_ipampool"))
-    client.force_login(user)
-    return client
+def deleter(client_may: Any) -> Client:
+    return client_may("delete_ipampool")
 
 
 def empty_pool(scope: IpamScope) -> IpamPool:

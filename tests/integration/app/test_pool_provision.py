@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 
 from pools.models import IpamPool
@@ -15,11 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def changer(client: Client, django_user_model: Any, demo: Any) -> Client:
-    user = django_user_model.objects.create_user("changer")
-    user.user_permissions.add(Permission.objects.get(codename="change_ipampool"))
-    client.force_login(user)
-    return client
+def changer(client_may: Any) -> Client:
+    return client_may("change_ipampool")
 
 
 def provision(client: Client, pool: IpamPool, token: str = "t-1", **data: Any):

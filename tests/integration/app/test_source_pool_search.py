@@ -30,11 +30,6 @@ def editor(client: Client, django_user_model: Any, demo: Any) -> Client:
     return client
 
 
-@pytest.fixture
-def private_scope(demo: Any) -> IpamScope:
-    return IpamScope.objects.get(scope_type="private", is_default=True)
-
-
 def suggestions(client: Client, **params: str) -> list[tuple[str, str]]:
     response = client.get(SEARCH, params, **HX)
     assert response.status_code == 200
