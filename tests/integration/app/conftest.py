@@ -88,13 +88,19 @@ def client_may(client: Any, django_user_model: Any, demo: Any) -> Callable[[str]
     """``client_may("delete_ipampool")``: the test client, logged in as a user with just that
     permission."""
 
-    def login(codename: str) -> Any:
-        user = django_user_model.objects.create_user(f"may-{codename}")
+    def login(codename: str, username: str = "") -> Any:
+        user = django_user_model.objects.create_user(username or f"may-{codename}")
         user.user_permissions.add(Permission.objects.get(codename=codename))
         client.force_login(user)
         return client
 
     return login
+
+
+@pytest.fixture
+def editor(client_may: Callable[..., Any]) -> Any:
+    """A user who may create pools (by permission, not as a superuser)."""
+    return client_may("add_ipampool", "editor")
 
 
 def pool_named(name: str) -> IpamPool:

@@ -26,22 +26,10 @@ ALWAYS_SWAPPED = {"form-errors", "pool-plan", "cidr-suggestion"}
 
 
 @pytest.fixture
-def editor(client: Client, django_user_model: Any, demo: Any) -> Client:
-    """A user who may create pools (by permission, not as a superuser)."""
-    client.force_login(grant_add_pool(django_user_model.objects.create_user("editor")))
-    return client
-
-
-@pytest.fixture
 def viewer(client: Client, django_user_model: Any, demo: Any) -> Client:
     """A logged-in user without pools.add_ipampool."""
     client.force_login(django_user_model.objects.create_user("viewer"))
     return client
-
-
-@pytest.fixture
-def private_scope(demo: Any) -> IpamScope:
-    return IpamScope.objects.get(scope_type="private", is_default=True)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -15,21 +14,9 @@ from tests.integration.app.pool_form_support import (
     Answer,
     Element,
     form_data,
-    grant_add_pool,
 )
 
 MAX_POLLS = 5
-
-
-@pytest.fixture
-def editor(client: Client, django_user_model: Any, demo: Any) -> Client:
-    client.force_login(grant_add_pool(django_user_model.objects.create_user("editor")))
-    return client
-
-
-@pytest.fixture
-def private_scope(demo: Any) -> IpamScope:
-    return IpamScope.objects.get(scope_type="private", is_default=True)
 
 
 def create(client: Client, scope: IpamScope, **values: Any) -> str:

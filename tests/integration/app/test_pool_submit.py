@@ -15,19 +15,7 @@ from tests.integration.app.pool_form_support import (
     Answer,
     Element,
     form_data,
-    grant_add_pool,
 )
-
-
-@pytest.fixture
-def editor(client: Client, django_user_model: Any, demo: Any) -> Client:
-    client.force_login(grant_add_pool(django_user_model.objects.create_user("editor")))
-    return client
-
-
-@pytest.fixture
-def private_scope(demo: Any) -> IpamScope:
-    return IpamScope.objects.get(scope_type="private", is_default=True)
 
 
 def pool(name: str) -> IpamPool:

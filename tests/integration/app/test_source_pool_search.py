@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -11,7 +10,7 @@ from django.test import Client
 from pools import forms
 from pools.models import IpamPool, IpamScope
 from pools.sync import sync_all
-from tests.integration.app.pool_form_support import HX, form_data, grant_add_pool, live
+from tests.integration.app.pool_form_support import HX, form_data, live
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +21,6 @@ SEARCH = "/pools/new/source-pools/"
 def small_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo's private scope (10 IPv4 pools) counts as a big one."""
     monkeypatch.setattr(forms, "SOURCE_SELECT_LIMIT", 3)
-
-
-@pytest.fixture
-def editor(client: Client, django_user_model: Any, demo: Any) -> Client:
-    client.force_login(grant_add_pool(django_user_model.objects.create_user("editor")))
-    return client
 
 
 def suggestions(client: Client, **params: str) -> list[tuple[str, str]]:
