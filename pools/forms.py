@@ -358,7 +358,6 @@ class PoolForm(forms.Form):
             return data
         regions = tuple(scope.ipam.operating_regions)
         source_facts = pool_facts(source) if source else None
-        limit = rules.netmask_limit(family)
         self.plan = base_plan(
             scope,
             family,
@@ -386,7 +385,7 @@ class PoolForm(forms.Form):
         )
         for violation in violations:
             self._add_violation(violation)
-        self._check_first_cidr(data, family, limit, source, scope)
+        self._check_first_cidr(data, family, source, scope)
         return data
 
     def _add_violation(self, violation: rules.Violation) -> None:
@@ -409,28 +408,13 @@ class PoolForm(forms.Form):
         self,
         data: dict[str, Any],
         family: str,
-        limit: int,
         source: IpamPool | None,
         scope: IpamScope,
     ) -> None:
         text = (data.get("first_cidr") or "").strip()
         length = data.get("first_netmask_length")
-        if text and length is not None:
-            self.add_error(
-                "first_netmask_length",
-                ValidationError(
-                    "Give a CIDR or a netmask length, not both.", code="cidr_and_netmask"
-                ),
-            )
-            return
-        if length is not None and not 0 <= length <= limit:
-            self.add_error(
-                "first_netmask_length",
-                ValidationError(
-                    f"A netmask length for {family} is between 0 and {limit}.",
-                    code="netmask_out_of_range",
-                ),
-            )
+        if error := cidr_or_netmask_error(text, length, family):
+            self.add_error("first_netmask_length", error)
             return
         if length is not None and source is None:
             self.add_error(
@@ -690,6 +674,21 @@ def top_level_overlap(scope: IpamScope, network: IPNetwork) -> tuple[str, str] |
     return None
 
 
+def cidr_or_netmask_error(text: str, length: int | None, family: str) -> ValidationError | None:
+    """What is wrong with space asked as a CIDR or a netmask length, before any address maths:
+    both given, or a netmask length out of the family's range (the netmask field's error)."""
+    limit = rules.netmask_limit(family)
+    if text and length is not None:
+        return ValidationError(
+            "Give a CIDR or a netmask length, not both.", code="cidr_and_netmask"
+        )
+    if length is not None and not 0 <= length <= limit:
+        return ValidationError(
+            f"A netmask length for {family} is between 0 and {limit}.", code="netmask_out_of_range"
+        )
+    return None
+
+
 class ProvisionCidrForm(forms.Form):
     """Provision a CIDR into an existing pool: a CIDR, or a block of a netmask length from its
     source pool. Overlaps and free space are AWS's to judge; its refusal lands on the field."""
@@ -722,17 +721,11 @@ class ProvisionCidrForm(forms.Form):
         data = super().clean()
         text = (data.get("cidr") or "").strip()
         length = data.get("netmask_length")
-        limit = rules.netmask_limit(self.pool.address_family)
-        if text and length is not None:
-            self.add_error("netmask_length", "Give a CIDR or a netmask length, not both.")
+        if error := cidr_or_netmask_error(text, length, self.pool.address_family):
+            self.add_error("netmask_length", error)
         elif not text and length is None:
             field = "cidr" if "netmask_length" not in self.fields else None
             self.add_error(field, "Give a CIDR, or a netmask length to take from the source pool.")
-        elif length is not None and not 0 <= length <= limit:
-            family = self.pool.address_family
-            self.add_error(
-                "netmask_length", f"A netmask length for {family} is between 0 and {limit}."
-            )
         elif text:
             parsed = addressing.parse_cidr(text, self.pool.address_family, field="Cidr")
             if parsed.violation:
