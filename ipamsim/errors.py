@@ -11,13 +11,20 @@ STATUS_BY_CODE = {
 
 
 class ApiError(Exception):
-    """An EC2 error response: ``code`` as ``Error.Code``, with EC2's HTTP status for it."""
+    """An EC2 error response: ``code`` as ``Error.Code``, with EC2's HTTP status for it.
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    ``rule`` is the code of the :mod:`awsipam` rule broken, if one was; the endpoint sends it
+    in an ``x-ipamsim-rule`` header (AWS sends none), so tests can tell which rule spoke.
+    """
+
+    def __init__(
+        self, code: str, message: str, status: int | None = None, *, rule: str | None = None
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status or STATUS_BY_CODE.get(code, 400)
+        self.rule = rule
 
 
 def not_found(kind: str, resource_id: str) -> ApiError:

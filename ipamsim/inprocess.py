@@ -40,9 +40,12 @@ def attach(client: Any, simulator: Simulator) -> Any:
         if isinstance(body, str):
             body = body.encode()
         headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
-        status, payload = simulator.handle(request.method, url.query, headers, body)
+        status, payload, extra = simulator.handle(request.method, url.query, headers, body)
         return AWSResponse(
-            request.url, status, {"Content-Type": "text/xml;charset=UTF-8"}, _Body(payload)
+            request.url,
+            status,
+            {"Content-Type": "text/xml;charset=UTF-8", **extra},
+            _Body(payload),
         )
 
     client.meta.events.register("before-send.ec2", send)

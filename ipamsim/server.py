@@ -32,8 +32,10 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/_ipamsim/"):
             self._control(method, url.path, body)
             return
-        status, payload = self.server.simulator.handle(method, url.query, dict(self.headers), body)
-        self._send(status, payload, "text/xml;charset=UTF-8")
+        status, payload, extra = self.server.simulator.handle(
+            method, url.query, dict(self.headers), body
+        )
+        self._send(status, payload, "text/xml;charset=UTF-8", extra)
 
     def _control(self, method: str, path: str, body: bytes) -> None:
         faults = self.server.simulator.faults
@@ -50,9 +52,13 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, b'{"error": "not found"}', "application/json")
 
-    def _send(self, status: int, payload: bytes, content_type: str) -> None:
+    def _send(
+        self, status: int, payload: bytes, content_type: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)

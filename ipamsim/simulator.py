@@ -16,11 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from awsipam import constants
+from awsipam.facts import Quotas
 from ipamsim import protocol
+from ipamsim.context import Context
 from ipamsim.errors import ApiError
-from ipamsim.operations import OPERATIONS, Context
+from ipamsim.operations import OPERATIONS
 from ipamsim.store import Store
 
+RULE_HEADER = "x-ipamsim-rule"
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/ec2/aws4_request")
 
 
@@ -30,9 +34,19 @@ class Config:
     default_region: str = "us-east-1"
     create_delay: float = 2.0
     deleted_retention: float = 300.0  # [choice] how long delete-complete pools stay listed
-    max_pools_per_scope: int = 50
-    max_cidrs_per_pool: int = 50
-    max_scopes_per_ipam: int = 5
+    max_ipams_per_region: int = constants.DEFAULT_IPAMS_PER_REGION
+    max_scopes_per_ipam: int = constants.DEFAULT_SCOPES_PER_IPAM
+    max_pools_per_scope: int = constants.DEFAULT_POOLS_PER_SCOPE
+    max_cidrs_per_pool: int = constants.DEFAULT_CIDRS_PER_POOL
+
+    @property
+    def quotas(self) -> Quotas:
+        return Quotas(
+            ipams_per_region=self.max_ipams_per_region,
+            scopes_per_ipam=self.max_scopes_per_ipam,
+            pools_per_scope=self.max_pools_per_scope,
+            cidrs_per_pool=self.max_cidrs_per_pool,
+        )
 
 
 @dataclass
@@ -106,18 +120,24 @@ class Simulator:
 
     def handle(
         self, method: str, query: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, bytes]:
-        """Answer one EC2 Query request: ``(status, xml)``. Never raises."""
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Answer one EC2 Query request: ``(status, xml, extra headers)``. Never raises.
+
+        A refusal by a rule of :mod:`awsipam` names it in an ``x-ipamsim-rule`` header, and so
+        does an accepted request that will fail by one (a CIDR that ends ``failed-*``).
+        """
         rid = protocol.request_id()
         try:
             if self.faults.latency:
                 time.sleep(self.faults.latency)
             params = self._form(method, query, body)
-            return 200, self._dispatch(params, self._region(headers), rid)
+            return (200, *self._dispatch(params, self._region(headers), rid))
         except ApiError as err:
-            return err.status, protocol.write_error(err.code, err.message, rid)
+            extra = {RULE_HEADER: err.rule} if err.rule else {}
+            return err.status, protocol.write_error(err.code, err.message, rid), extra
         except Exception as exc:  # an endpoint bug must still look like EC2
-            return 500, protocol.write_error("InternalError", f"{type(exc).__name__}: {exc}", rid)
+            error = protocol.write_error("InternalError", f"{type(exc).__name__}: {exc}", rid)
+            return 500, error, {}
 
     def call(self, action: str, region: str | None = None, **params: Any) -> dict[str, Any]:
         """Run an operation directly with boto3-style parameters (for seeding and tests)."""
@@ -141,7 +161,9 @@ class Simulator:
         match = _CREDENTIAL_REGION.search(auth)
         return match[1] if match else self.config.default_region
 
-    def _dispatch(self, params: dict[str, str], region: str, rid: str) -> bytes:
+    def _dispatch(
+        self, params: dict[str, str], region: str, rid: str
+    ) -> tuple[bytes, dict[str, str]]:
         action = params.pop("Action", None)
         params.pop("Version", None)
         if not action:
@@ -176,7 +198,8 @@ class Simulator:
         with self._lock, self.store.request():
             ctx = self._context(action, region)
             output = OPERATIONS[action](ctx, request)
-        return protocol.write_response(model, output, rid)
+        extra = {RULE_HEADER: ",".join(ctx.later_rules)} if ctx.later_rules else {}
+        return protocol.write_response(model, output, rid), extra
 
     def _context(self, action: str, region: str) -> Context:
         now = self.clock()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipamsim import listing
-from ipamsim.errors import ApiError
-from ipamsim.operations import DELETED, Context, operation, tags_for
-from ipamsim.operations.scopes import make_scope
-from pools import rules
+from awsipam import rules
+from awsipam.choices import DELETED_STATES, Tier
+from ipamsim import listing, state
+from ipamsim.context import Context, operation
 
 IPAM_FILTERS = {
     "ipam-id": listing.member("IpamId"),
@@ -21,37 +20,22 @@ IPAM_FILTERS = {
 }
 
 
-def operating_regions(ipam: dict[str, Any]) -> list[str]:
-    return [region["RegionName"] for region in ipam["OperatingRegions"]]
-
-
-def _check_regions(regions: list[str]) -> None:
-    for region in regions:
-        if not rules.is_region_name(region):
-            raise ApiError("InvalidParameterValue", f"The Region '{region}' is not valid.")
-
-
-def _check_tier(tier: str, regions: list[str], home: str) -> None:
-    if tier == "free" and set(regions) - {home}:
-        raise ApiError(
-            "InvalidParameterCombination",
-            "The Free tier allows only the home Region as operating Region.",
-        )
-
-
 @operation("CreateIpam")
 def create_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     token = params.get("ClientToken")
     existing = ctx.replay(token, params)
     if existing:
         return {"Ipam": ctx.find("ipam", existing)}
+    in_region = sum(1 for i in ctx.regional("ipam") if i["State"] not in DELETED_STATES)
+    ctx.refuse(
+        rules.check_create_ipam(
+            params, region=ctx.region, ipams_in_region=in_region, quotas=ctx.sim.config.quotas
+        )
+    )
     requested = [r["RegionName"] for r in params.get("OperatingRegions", [])]
-    _check_regions(requested)
     # [aws] the CLI example shows the home Region added after the requested ones
     regions = list(dict.fromkeys([*requested, ctx.region]))
-    tier = params.get("Tier", "advanced")  # [choice] the tier when none is asked for
-    _check_tier(tier, regions, ctx.region)
-    tags = tags_for(params, "ipam")
+    tier = params.get("Tier", Tier.ADVANCED)  # [choice] the tier when none is asked for
     ipam_id = ctx.sim.new_id("ipam-")
     ipam = {
         "OwnerId": ctx.account_id,
@@ -60,7 +44,7 @@ def create_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "IpamRegion": ctx.region,
         "ScopeCount": 2,
         "OperatingRegions": [{"RegionName": r} for r in regions],
-        "Tags": tags,
+        "Tags": state.specification_tags(params),
         "Tier": tier,
         "ResourceDiscoveryAssociationCount": 1,
         "DefaultResourceDiscoveryId": ctx.sim.new_id("ipam-res-disco-"),
@@ -71,8 +55,8 @@ def create_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if "Description" in params:
         ipam["Description"] = params["Description"]
     # [aws] describe-ipam-scopes lists the private default scope first
-    private_scope = make_scope(ctx, ipam, scope_type="private", is_default=True)
-    public_scope = make_scope(ctx, ipam, scope_type="public", is_default=True)
+    private_scope = state.make_scope(ctx, ipam, scope_type="private", is_default=True)
+    public_scope = state.make_scope(ctx, ipam, scope_type="public", is_default=True)
     ipam["PublicDefaultScopeId"] = public_scope["IpamScopeId"]
     ipam["PrivateDefaultScopeId"] = private_scope["IpamScopeId"]
     ctx.schedule("ipam", ipam, "create-in-progress", "create-complete")
@@ -98,43 +82,16 @@ def describe_ipams(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_scope_count(ctx: Context, ipam: dict[str, Any]) -> dict[str, Any]:
-    count = sum(
-        1
-        for s in ctx.store.all("scope")
-        if s["_ipam"] == ipam["IpamId"] and s["State"] not in DELETED
-    )
-    return ipam | {"ScopeCount": count}
+    return ipam | {"ScopeCount": state.scope_count(ctx, ipam)}
 
 
 @operation("ModifyIpam")
 def modify_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     ipam = ctx.find("ipam", params["IpamId"], include_deleted=False)
-    added = [r["RegionName"] for r in params.get("AddOperatingRegions", [])]
-    removed = [r["RegionName"] for r in params.get("RemoveOperatingRegions", [])]
-    _check_regions(added + removed)
-    home = ipam["IpamRegion"]
-    if home in removed:
-        raise ApiError(
-            "InvalidParameterCombination",
-            f"The home Region ({home}) cannot be removed from the operating Regions.",
-        )
-    regions = [r for r in operating_regions(ipam) if r not in removed]
-    regions += [r for r in dict.fromkeys(added) if r not in regions]
-    tier = params.get("Tier", ipam["Tier"])
-    _check_tier(tier, regions, home)
-    in_use = {
-        rules.local_zone_region(p["Locale"]) or p["Locale"]
-        for p in ctx.store.all("pool")
-        if p["IpamArn"] == ipam["IpamArn"] and p["State"] not in DELETED
-    }
-    still_used = [r for r in removed if r in in_use]
-    if still_used:
-        raise ApiError(
-            "InvalidParameterCombination",
-            f"The operating Region {still_used[0]} is the locale of a pool.",
-        )  # [choice]
-    ipam["OperatingRegions"] = [{"RegionName": r} for r in regions]
-    ipam["Tier"] = tier
+    facts = state.ipam_facts(ctx, ipam)
+    ctx.refuse(rules.check_modify_ipam(params, ipam=facts))
+    ipam["OperatingRegions"] = [{"RegionName": r} for r in rules.modified_regions(params, facts)]
+    ipam["Tier"] = params.get("Tier", ipam["Tier"])
     for key in ("Description", "EnablePrivateGua", "MeteredAccount"):
         if key in params:
             ipam[key] = params[key]
@@ -145,24 +102,13 @@ def modify_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("DeleteIpam")
 def delete_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    from ipamsim.operations.pools import delete_pool_tree
-
     ipam = ctx.find("ipam", params["IpamId"], include_deleted=False)
-    pools = [
-        p
-        for p in ctx.store.all("pool")
-        if p["IpamArn"] == ipam["IpamArn"] and p["State"] not in DELETED
-    ]
-    if pools and not params.get("Cascade"):
-        raise ApiError(
-            "IncorrectState",  # [choice] the code
-            f"The IPAM {ipam['IpamId']} still has pools; delete them or use Cascade.",
-        )
-    for pool in pools:
-        if pool["State"] not in DELETED:
-            delete_pool_tree(ctx, pool)
+    ctx.refuse(rules.check_delete_ipam(params, ipam=state.ipam_facts(ctx, ipam)))
+    for pool in state.live_pools(ctx):
+        if pool["IpamArn"] == ipam["IpamArn"] and pool["State"] not in DELETED_STATES:
+            state.delete_pool_tree(ctx, pool)
     for scope in ctx.store.all("scope"):
-        if scope["_ipam"] == ipam["IpamId"] and scope["State"] not in DELETED:
+        if scope["_ipam"] == ipam["IpamId"] and scope["State"] not in DELETED_STATES:
             ctx.schedule("scope", scope, "delete-in-progress", "delete-complete")
             ctx.store.touch("scope", scope["IpamScopeId"])
     ctx.schedule("ipam", ipam, "delete-in-progress", "delete-complete")

@@ -1,4 +1,4 @@
-"""pools.addressing: CIDR parsing, free space, lowest free block, taking space from a pool."""
+"""awsipam.addressing: CIDR parsing, free space, lowest free block, taking space from a pool."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import pytest
 from netaddr import IPNetwork, IPSet
 
-from pools import addressing
+from awsipam import addressing
 
 
 def nets(*texts):

@@ -1,4 +1,11 @@
-"""AWS's answers, translated into domain errors: the class, the code and the member concerned."""
+"""AWS's answers, translated into domain errors: the class, the code and the member concerned.
+
+Every ClientError fed in here carries an error code and message as AWS wrote them: quoted in
+docs/ipam-rules.md ([aws] evidence), in public bug reports, or EC2's generic messages. The
+source is named beside each. Ids inside a message are changed to match the request; the
+wording is AWS's. Where a real message names no member the translation can find, the test
+says so (member None) rather than bending the translation to it.
+"""
 
 from __future__ import annotations
 
@@ -14,16 +21,19 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from pools import rules
 from pools.aws.errors import (
     AwsError,
     AwsNotAuthorised,
     AwsRefused,
     AwsUnavailable,
     call_aws,
+    member_for,
+    named_parameter,
+    operation_members,
     translate,
 )
 
+# HTTP status EC2 answers with (ipam-rules.md section 1); 400 for every other client error.
 STATUS = {
     "DryRunOperation": 412,
     "UnauthorizedOperation": 403,
@@ -31,74 +41,131 @@ STATUS = {
     "InternalError": 500,
 }
 
+SCOPE_ID = "ipam-scope-0123456789abcdef0"
+POOL_ID = "ipam-pool-0123456789abcdef0"
 
-def client_error(code: str, message: str = "", status: int | None = None) -> ClientError:
+# Recorded AWS messages used more than once.
+# ipam-rules.md section 3 rule 14; hashicorp/terraform-provider-aws#28095
+POOL_NOT_FOUND = "The ipam-pool ID '{}' does not exist"
+# ipam-rules.md section 3 rule 19; hashicorp/terraform-provider-aws#39967 (CloudTrail record)
+PUBLICLY_ADVERTISABLE = (
+    "The request can only contain PubliclyAdvertisable if the AddressFamily is IPv6 and "
+    "PublicIpSource is byoip."
+)
+# ipam-rules.md section 3 rule 23; dtan4/terraforming#343
+TAG_AWS_PREFIX = "Tag keys starting with 'aws:' are reserved for internal use"
+# ipam-rules.md section 4 (ModifyIpamPool); aws-ia/terraform-aws-ipam#65
+NO_MODIFICATION = "The request must contain a modification to the ipam pool"
+# ipam-rules.md section 4 (GetIpamPoolAllocations); hashicorp/terraform-provider-aws#28913
+ALLOCATION_NOT_FOUND = (
+    "The IPAM pool allocation (ipam-pool-alloc-0f1fe03456e174fea9c82affb5ee35e01) does not exist."
+)
+
+
+def client_error(
+    code: str, message: str, status: int | None = None, operation: str = "CreateIpamPool"
+) -> ClientError:
     return ClientError(
         {
             "Error": {"Code": code, "Message": message},
             "ResponseMetadata": {"HTTPStatusCode": status or STATUS.get(code, 400)},
         },
-        "CreateIpamPool",
+        operation,
     )
 
 
-def violation_error(violation: rules.Violation) -> ClientError:
-    """The error the local endpoint answers with for a broken rule."""
-    return client_error(violation.aws_code, violation.message)
-
-
-def only(violations: list[rules.Violation]) -> rules.Violation:
-    assert len(violations) == 1, violations
-    return violations[0]
-
-
-SOURCE = rules.SourcePoolFacts(
-    pool_id="ipam-pool-0123456789abcdef0",
-    scope_id="ipam-scope-0123456789abcdef0",
-    address_family="ipv4",
-    state="create-complete",
-    pool_depth=1,
-    locale="us-east-1",
-)
-
-# (error code, message, expected class, expected member)
+# (error code, message as AWS wrote it, expected class, expected member), translated with no
+# operation to narrow the members.
 AWS_ANSWERS = [
     pytest.param(
-        "InvalidIpamScopeId.NotFound",
-        "The ipam-scope ID 'ipam-scope-0123456789abcdef0' does not exist",
-        AwsRefused,
-        "IpamScopeId",
-        id="scope-not-found",
-    ),
-    pytest.param(
         "InvalidIpamPoolId.NotFound",
-        "The ipam-pool ID 'ipam-pool-0123456789abcdef0' does not exist",
+        POOL_NOT_FOUND.format(POOL_ID),
         AwsRefused,
         "SourceIpamPoolId",
         id="source-pool-not-found",
     ),
     pytest.param(
         "InvalidParameterCombination",
-        rules.PUBLICLY_ADVERTISABLE_MESSAGE,
+        PUBLICLY_ADVERTISABLE,
         AwsRefused,
         "PubliclyAdvertisable",
         id="publicly-advertisable",
     ),
     pytest.param(
-        "IncorrectState",
-        "The pool ipam-pool-0123456789abcdef0 is in the state create-in-progress.",
-        AwsRefused,
-        "SourceIpamPoolId",
-        id="incorrect-state",
+        "InvalidParameterValue", TAG_AWS_PREFIX, AwsRefused, "TagSpecifications", id="tag-aws"
     ),
     pytest.param(
-        "IdempotentParameterMismatch",
-        "The client token 'abc' was already used with other parameters.",
+        # AndrewFarley/AWS-Automated-Daily-Instance-AMI-Snapshots#7 (CreateTags); the same
+        # wording in kubernetes-sigs/cluster-api-provider-aws#5461
+        "InvalidParameterValue",
+        "Value ( aws:autoscaling:groupName ) for parameter key is invalid. "
+        "Tag keys starting with 'aws:' are reserved for internal use",
+        AwsRefused,
+        "TagSpecifications",
+        id="tag-aws-with-value",
+    ),
+    pytest.param(
+        # ipam-rules.md section 3 rule 23
+        "InvalidParameterValue",
+        "Tag key exceeds the maximum length of 128 characters",
+        AwsRefused,
+        "TagSpecifications",
+        id="tag-key-length",
+    ),
+    pytest.param(
+        # ipam-rules.md section 3 rule 23
+        "InvalidParameterValue",
+        "Tag value exceeds the maximum length of 256 characters",
+        AwsRefused,
+        "TagSpecifications",
+        id="tag-value-length",
+    ),
+    pytest.param(
+        # EC2's generic InvalidParameterValue wording
+        "InvalidParameterValue",
+        "Value (x) for parameter Locale is invalid.",
+        AwsRefused,
+        "Locale",
+        id="locale-invalid",
+    ),
+    pytest.param(
+        # EC2's generic MissingParameter wording
+        "MissingParameter",
+        "The request must contain the parameter Cidr",
+        AwsRefused,
+        "Cidr",
+        id="missing-parameter",
+    ),
+    pytest.param(
+        "InvalidParameterCombination", NO_MODIFICATION, AwsRefused, None, id="no-modification"
+    ),
+    pytest.param(
+        # The allocation id is the member; nothing in the message says so.
+        "InvalidIpamPoolAllocationId.NotFound",
+        ALLOCATION_NOT_FOUND,
         AwsRefused,
         None,
-        id="idempotent-mismatch",
+        id="allocation-not-found",
     ),
     pytest.param(
+        # hashicorp/terraform-provider-aws#39046 and terraform-aws-modules/terraform-aws-vpc#718
+        # (CreateVpc from a pool). The netmask length is the member; the message says "size".
+        "InvalidParameterValue",
+        "The allocation size is too big for the pool.",
+        AwsRefused,
+        None,
+        id="allocation-too-big",
+    ),
+    pytest.param(
+        # rebuy-de/aws-nuke#834 (CreateIpam); a code the translation has no entry for
+        "ResourceLimitExceeded",
+        "You've reached the limit for ipams. You have created 1 ipams and you are limited to 1.",
+        AwsRefused,
+        None,
+        id="ipam-quota",
+    ),
+    pytest.param(
+        # ipam-rules.md section 3 rule 26
         "DryRunOperation",
         "Request would have succeeded, but DryRun flag is set.",
         AwsRefused,
@@ -106,6 +173,7 @@ AWS_ANSWERS = [
         id="dry-run",
     ),
     pytest.param(
+        # ipam-rules.md section 3 rule 26
         "UnauthorizedOperation",
         "You are not authorized to perform this operation.",
         AwsNotAuthorised,
@@ -113,9 +181,7 @@ AWS_ANSWERS = [
         id="unauthorized",
     ),
     pytest.param(
-        "RequestLimitExceeded", "Request limit exceeded.", AwsUnavailable, None, id="throttled"
-    ),
-    pytest.param(
+        # ipam-rules.md section 3 rule 27; aws-ia/terraform-aws-ipam#55
         "ConcurrentMutationLimitExceeded",
         "There are too many concurrent mutations for the requested resource. Try again later.",
         AwsUnavailable,
@@ -123,14 +189,20 @@ AWS_ANSWERS = [
         id="concurrent-mutations",
     ),
     pytest.param(
-        "LimitExceeded",
-        "The scope ipam-scope-0123456789abcdef0 already has the maximum of 50 pools.",
-        AwsRefused,
+        # EC2's generic RequestLimitExceeded wording
+        "RequestLimitExceeded",
+        "Request limit exceeded.",
+        AwsUnavailable,
         None,
-        id="quota",
+        id="throttled",
     ),
     pytest.param(
-        "InternalError", "An internal error has occurred.", AwsUnavailable, None, id="internal"
+        # EC2's generic InternalError wording
+        "InternalError",
+        "An internal error has occurred",
+        AwsUnavailable,
+        None,
+        id="internal",
     ),
 ]
 
@@ -142,213 +214,80 @@ def test_each_aws_error_code(code, message, kind, member):
     assert type(error) is kind
     assert error.code == code
     assert error.member == member
-    assert error.message
-
-
-# Each CreateIpamPool rule the endpoint enforces, as the violation it answers with, and the
-# member the translated error must point at.
-RULE_ANSWERS = [
-    pytest.param(
-        only(rules.check_netmask_lengths("ipv4", 28, 16, None)),
-        "AllocationMinNetmaskLength",
-        id="netmask-min-gt-max",
-    ),
-    pytest.param(
-        only(rules.check_netmask_lengths("ipv4", 16, 28, 8)),
-        "AllocationDefaultNetmaskLength",
-        id="netmask-default-outside",
-    ),
-    pytest.param(
-        only(
-            rules.check_locale(
-                "eu-north-1",
-                operating_regions=["us-east-1"],
-                address_family="ipv4",
-                scope_type="private",
-            )
-        ),
-        "Locale",
-        id="locale-not-operating",
-    ),
-    pytest.param(
-        only(
-            rules.check_locale(
-                "us-east-1-bos-1",
-                operating_regions=["us-east-1"],
-                address_family="ipv4",
-                scope_type="private",
-            )
-        ),
-        "Locale",
-        id="locale-local-zone",
-    ),
-    pytest.param(
-        only(
-            rules.check_locale(
-                "us-west-2",
-                operating_regions=["us-east-1", "us-west-2"],
-                address_family="ipv4",
-                scope_type="private",
-                source=SOURCE,
-            )
-        ),
-        "Locale",
-        id="locale-differs-from-source",
-    ),
-    pytest.param(only(rules.check_tags([("aws:x", "1")])), "TagSpecifications", id="tag-aws"),
-    pytest.param(only(rules.check_tags([("k" * 129, "")])), "TagSpecifications", id="tag-key"),
-    pytest.param(only(rules.check_tags([("k", "v" * 257)])), "TagSpecifications", id="tag-value"),
-    pytest.param(
-        only(rules.check_tags([(f"k{i}", "") for i in range(51)])),
-        "TagSpecifications",
-        id="tag-count",
-    ),
-    pytest.param(only(rules.check_depth(11)), "SourceIpamPoolId", id="depth"),
-    pytest.param(
-        only(
-            rules.check_source_pool(
-                SOURCE, scope_id="ipam-scope-ffffffffffffffff0", address_family="ipv4"
-            )
-        ),
-        "SourceIpamPoolId",
-        id="source-other-scope",
-    ),
-    pytest.param(
-        only(rules.check_source_pool(SOURCE, scope_id=SOURCE.scope_id, address_family="ipv6")),
-        "SourceIpamPoolId",
-        id="source-other-family",
-    ),
-    pytest.param(
-        only(
-            rules.check_public_members(
-                scope_type="private",
-                address_family="ipv6",
-                publicly_advertisable=True,
-                public_ip_source=None,
-                aws_service=None,
-            )
-        ),
-        "PubliclyAdvertisable",
-        id="publicly-advertisable-private",
-    ),
-    pytest.param(
-        only(
-            rules.check_public_members(
-                scope_type="private",
-                address_family="ipv4",
-                publicly_advertisable=None,
-                public_ip_source="byoip",
-                aws_service=None,
-            )
-        ),
-        "PublicIpSource",
-        id="public-ip-source-private",
-    ),
-    pytest.param(
-        only(
-            rules.check_public_members(
-                scope_type="private",
-                address_family="ipv4",
-                publicly_advertisable=None,
-                public_ip_source=None,
-                aws_service="ec2",
-            )
-        ),
-        "AwsService",
-        id="aws-service-private",
-    ),
-    pytest.param(
-        only(
-            rules.check_source_resource(
-                {"ResourceId": "vpc-1", "ResourceRegion": "us-west-2"}, source=SOURCE
-            )
-        ),
-        "SourceResource",
-        id="source-resource-region",
-    ),
-    pytest.param(
-        only(rules.check_source_resource({"ResourceId": "vpc-1"}, source=None)),
-        "SourceResource",
-        id="source-resource-without-source",
-    ),
-    pytest.param(
-        only(rules.check_client_token("x" * 65)),
-        "ClientToken",
-        id="client-token",
-    ),
-]
-
-
-@pytest.mark.parametrize(("violation", "member"), RULE_ANSWERS)
-def test_rule_answers_point_at_the_member(violation, member):
-    error = translate(violation_error(violation))
-
-    assert type(error) is AwsRefused
-    assert error.code == violation.aws_code
-    assert error.member == member == violation.field
-
-
-@pytest.mark.parametrize(
-    "member",
-    ["AllocationMinNetmaskLength", "AllocationMaxNetmaskLength", "AllocationDefaultNetmaskLength"],
-)
-def test_netmask_out_of_range_points_at_the_member_sent(member):
-    params = {
-        "IpamScopeId": "ipam-scope-0123456789abcdef0",
-        "AddressFamily": "ipv4",
-        "AllocationMinNetmaskLength": 8,
-        "AllocationMaxNetmaskLength": 28,
-        "AllocationDefaultNetmaskLength": 24,
-        member: 40,
-    }
-    violations = rules.check_netmask_lengths(
-        "ipv4",
-        params["AllocationMinNetmaskLength"],
-        params["AllocationMaxNetmaskLength"],
-        params["AllocationDefaultNetmaskLength"],
-    )
-    exc = violation_error(only(violations))
-
-    def refuse(**_):
-        raise exc
-
-    with pytest.raises(AwsRefused) as caught:
-        call_aws(refuse, **params)
-
-    assert caught.value.code == "InvalidParameterValue"
-    assert caught.value.member == member
-
-
-@pytest.mark.parametrize(
-    ("parameter", "member"),
-    [
-        ("AddressFamily", "AddressFamily"),
-        ("PublicIpSource", "PublicIpSource"),
-        ("AwsService", "AwsService"),
-        ("Locale", "Locale"),
-    ],
-)
-def test_invalid_enum_value_points_at_the_parameter(parameter, member):
-    message = f"Value (bogus) for parameter {parameter} is invalid. Expected one of: a, b."
-    error = translate(client_error("InvalidParameterValue", message))
-
-    assert type(error) is AwsRefused
-    assert error.member == member
-
-
-def test_unknown_code_is_a_refusal_with_no_member():
-    error = translate(client_error("SomethingNew", "Something went wrong."))
-
-    assert type(error) is AwsRefused
-    assert error.code == "SomethingNew"
-    assert error.member is None
+    assert error.retryable is (kind is AwsUnavailable)
+    if kind is AwsRefused:
+        assert error.message == message
 
 
 def test_any_server_error_is_unavailable():
-    error = translate(client_error("ServiceUnavailable", "Try later.", status=503))
+    # nib-health-funds/hammertime#29: a 500 whose code the translation has no entry for
+    error = translate(client_error("InsufficientInstanceCapacity", "Insufficient capacity.", 500))
 
     assert type(error) is AwsUnavailable
+    assert error.code == "InsufficientInstanceCapacity"
     assert error.retryable
+
+
+@pytest.mark.parametrize(
+    ("message", "member"),
+    [
+        ("The request must contain the parameter Cidr", "Cidr"),
+        ("Value (x) for parameter Locale is invalid.", "Locale"),
+        # botocore's own reports (ParamValidationError)
+        ('Missing required parameter in input: "IpamPoolId"', "IpamPoolId"),
+        (
+            "Invalid type for parameter NetmaskLength, value: None, type: <class 'NoneType'>, "
+            "valid types: <class 'int'>",
+            "NetmaskLength",
+        ),
+        # "parameter key" is the tag's key, no request member
+        (
+            "Value ( aws:autoscaling:groupName ) for parameter key is invalid. " + TAG_AWS_PREFIX,
+            None,
+        ),
+        (PUBLICLY_ADVERTISABLE, None),
+    ],
+    ids=["missing", "invalid", "botocore-missing", "botocore-type", "tag-key", "unnamed"],
+)
+def test_named_parameter(message, member):
+    assert named_parameter(message) == member
+
+
+def offline_client():
+    session = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
+    )
+    return session.client("ec2", endpoint_url="http://127.0.0.1:9")
+
+
+def test_operation_members_come_from_the_service_model():
+    client = offline_client()
+
+    members = operation_members(client.create_ipam_pool)
+
+    assert {"IpamScopeId", "SourceIpamPoolId", "Locale", "TagSpecifications"} <= members
+    assert "IpamPoolId" not in members
+    assert "IpamPoolId" in operation_members(client.delete_ipam_pool)
+    assert operation_members(lambda **_: None) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "method", "member"),
+    [
+        ("InvalidIpamScopeId.NotFound", "create_ipam_pool", "IpamScopeId"),
+        ("InvalidIpamId.NotFound", "create_ipam_scope", "IpamId"),
+        ("InvalidIpamPoolId.NotFound", "create_ipam_pool", "SourceIpamPoolId"),
+        ("InvalidIpamPoolId.NotFound", "provision_ipam_pool_cidr", "IpamPoolId"),
+        ("IncorrectState", "deprovision_ipam_pool_cidr", "IpamPoolId"),
+        ("IdempotentParameterMismatch", "create_ipam_pool", None),
+    ],
+)
+def test_some_codes_decide_the_member_whatever_the_message(code, method, member):
+    """These codes are AWS's (ipam-rules.md), their wording is not on record: the member comes
+    from the code and the operation alone, so no message is given."""
+    members = operation_members(getattr(offline_client(), method))
+
+    assert member_for(code, "", members=members) == member
 
 
 @pytest.mark.parametrize(
@@ -371,25 +310,30 @@ def test_connection_and_credential_failures(exc, kind, code):
 
 
 def test_request_rejected_before_sending_is_a_refusal():
-    exc = ParamValidationError(report="Invalid type for parameter NetmaskLength, value: None")
+    exc = ParamValidationError(
+        report="Invalid type for parameter NetmaskLength, value: None, "
+        "type: <class 'NoneType'>, valid types: <class 'int'>"
+    )
 
     error = translate(exc)
 
     assert type(error) is AwsRefused
     assert not error.retryable
+    assert error.code == "ParamValidation"
     assert error.member == "NetmaskLength"
 
 
 def test_call_aws_returns_the_answer_and_raises_translated_errors():
-    assert call_aws(lambda **params: params, IpamPoolId="p") == {"IpamPoolId": "p"}
+    assert call_aws(lambda **params: params, IpamPoolId=POOL_ID) == {"IpamPoolId": POOL_ID}
 
     def fail(**_):
-        raise client_error("InvalidIpamScopeId.NotFound", "missing")
+        raise client_error("InvalidIpamPoolId.NotFound", POOL_NOT_FOUND.format(POOL_ID))
 
     with pytest.raises(AwsError) as caught:
-        call_aws(fail, IpamScopeId="ipam-scope-0123456789abcdef0")
+        call_aws(fail, IpamScopeId=SCOPE_ID, AddressFamily="ipv4", SourceIpamPoolId=POOL_ID)
     assert isinstance(caught.value.__cause__, ClientError)
-    assert caught.value.member == "IpamScopeId"
+    assert type(caught.value) is AwsRefused
+    assert caught.value.member == "SourceIpamPoolId"
 
 
 def test_errors_not_from_aws_are_not_swallowed():
@@ -398,13 +342,6 @@ def test_errors_not_from_aws_are_not_swallowed():
 
     with pytest.raises(KeyError):
         call_aws(broken)
-
-
-def offline_client():
-    session = boto3.session.Session(
-        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
-    )
-    return session.client("ec2", endpoint_url="http://127.0.0.1:9")
 
 
 @pytest.fixture
@@ -417,40 +354,91 @@ def ec2():
 @pytest.mark.parametrize(
     ("method", "params", "code", "message", "member"),
     [
-        (
+        pytest.param(
             "provision_ipam_pool_cidr",
-            {"IpamPoolId": "ipam-pool-1", "Cidr": "192.168.0.0/16"},
+            {"IpamPoolId": "ipam-pool-0b14282cdda6542b7", "Cidr": "192.168.0.0/18"},
+            "InvalidIpamPoolId.NotFound",
+            POOL_NOT_FOUND.format("ipam-pool-0b14282cdda6542b7"),
+            "IpamPoolId",
+            id="provision-pool-not-found",
+        ),
+        pytest.param(
+            "create_ipam_pool",
+            {"IpamScopeId": SCOPE_ID, "AddressFamily": "ipv4", "SourceIpamPoolId": POOL_ID},
+            "InvalidIpamPoolId.NotFound",
+            POOL_NOT_FOUND.format(POOL_ID),
+            "SourceIpamPoolId",
+            id="create-source-pool-not-found",
+        ),
+        pytest.param(
+            "create_ipam_pool",
+            {
+                "IpamScopeId": SCOPE_ID,
+                "AddressFamily": "ipv6",
+                "Locale": "eu-west-1",
+                "PubliclyAdvertisable": False,
+            },
+            "InvalidParameterCombination",
+            PUBLICLY_ADVERTISABLE,
+            "PubliclyAdvertisable",
+            id="create-publicly-advertisable",
+        ),
+        pytest.param(
+            "create_ipam_pool",
+            {
+                "IpamScopeId": SCOPE_ID,
+                "AddressFamily": "ipv4",
+                "TagSpecifications": [
+                    {"ResourceType": "ipam-pool", "Tags": [{"Key": "aws:x", "Value": "1"}]}
+                ],
+            },
             "InvalidParameterValue",
-            "192.168.0.0/16 is not inside a provisioned CIDR of the source pool ipam-pool-0.",
-            "Cidr",
+            TAG_AWS_PREFIX,
+            "TagSpecifications",
+            id="create-tag-aws",
         ),
-        (
-            "provision_ipam_pool_cidr",
-            {"IpamPoolId": "ipam-pool-1", "Cidr": "10.0.0.0/16"},
-            "InvalidIpamPoolId.NotFound",
-            "The ipam-pool ID 'ipam-pool-1' does not exist",
-            "IpamPoolId",
-        ),
-        (
+        pytest.param(
+            # hashicorp/terraform-provider-aws#22328 (sweeper log). "cidrs" would point at
+            # Cidr, which DeleteIpamPool does not have: the request as a whole.
             "delete_ipam_pool",
-            {"IpamPoolId": "ipam-pool-1"},
-            "IncorrectState",
-            "The pool ipam-pool-1 has child pools; delete them first or use Cascade.",
-            "IpamPoolId",
+            {"IpamPoolId": "ipam-pool-053b66095dd7a3fef"},
+            "DependencyViolation",
+            "The specified action is not valid for ipam-pool-053b66095dd7a3fef. "
+            "There are one or more pool cidrs provisioned in the pool.",
+            None,
+            id="delete-pool-with-cidrs",
         ),
-        (
-            "create_ipam_pool",
-            {"IpamScopeId": "ipam-scope-1", "AddressFamily": "ipv4", "SourceIpamPoolId": "p"},
-            "InvalidIpamPoolId.NotFound",
-            "The ipam-pool ID 'p' does not exist",
-            "SourceIpamPoolId",
+        pytest.param(
+            # ipam-rules.md C8; terraform-aws-modules/terraform-aws-vpc#1135. Either member
+            # would do; the translation names Cidr.
+            "allocate_ipam_pool_cidr",
+            {"IpamPoolId": "ipam-pool-01c77e7ea1ea0783d", "PreviewNextCidr": True},
+            "InvalidParameterCombination",
+            "The request cannot contain empty CIDR and Netmask Length for a pool with no "
+            "default allocation netmask length set. Exactly one of them should be provided.",
+            "Cidr",
+            id="allocate-neither-cidr-nor-netmask",
         ),
-        (
-            "create_ipam_pool",
-            {"IpamScopeId": "ipam-scope-1", "AddressFamily": "ipv4", "SourceIpamPoolId": "p"},
-            "IncorrectState",
-            "The source pool p is in the state create-in-progress.",
-            "SourceIpamPoolId",
+        pytest.param(
+            "modify_ipam_pool",
+            {"IpamPoolId": "ipam-pool-0a0b53587b6f4f8dd", "Description": "same"},
+            "InvalidParameterCombination",
+            NO_MODIFICATION,
+            None,
+            id="modify-nothing",
+        ),
+        pytest.param(
+            # The message quotes the allocation id, the member it concerns.
+            "release_ipam_pool_allocation",
+            {
+                "IpamPoolId": POOL_ID,
+                "IpamPoolAllocationId": "ipam-pool-alloc-0f1fe03456e174fea9c82affb5ee35e01",
+                "Cidr": "10.0.0.0/27",
+            },
+            "InvalidIpamPoolAllocationId.NotFound",
+            ALLOCATION_NOT_FOUND,
+            "IpamPoolAllocationId",
+            id="release-allocation-not-found",
         ),
     ],
 )
@@ -462,7 +450,26 @@ def test_member_is_one_the_operation_has(ec2, method, params, code, message, mem
         call_aws(getattr(client, method), **params)
 
     assert caught.value.code == code
+    assert caught.value.message == message
     assert caught.value.member == member
+
+
+def test_message_recorded_only_in_part_is_still_a_refusal(ec2):
+    """ipam-rules.md C6; aws-ia/terraform-aws-ipam#75 records only the beginning of the message,
+    so which member the rest might name is not asserted."""
+    client, stubber = ec2
+    message = "The request must contain a CIDR Authorization Context"
+    stubber.add_client_error(
+        "provision_ipam_pool_cidr",
+        service_error_code="InvalidParameterCombination",
+        service_message=message,
+    )
+
+    with pytest.raises(AwsRefused) as caught:
+        call_aws(client.provision_ipam_pool_cidr, IpamPoolId=POOL_ID, Cidr="2001:db8::/48")
+
+    assert caught.value.code == "InvalidParameterCombination"
+    assert caught.value.message == message
 
 
 def test_request_botocore_rejects_is_a_refusal_naming_the_member():
@@ -473,3 +480,13 @@ def test_request_botocore_rejects_is_a_refusal_naming_the_member():
 
     assert caught.value.code == "ParamValidation"
     assert caught.value.member == "NetmaskLength"
+
+
+def test_missing_required_member_is_a_refusal_naming_it():
+    client = offline_client()
+
+    with pytest.raises(AwsRefused) as caught:
+        call_aws(client.provision_ipam_pool_cidr, Cidr="10.0.0.0/16")
+
+    assert caught.value.code == "ParamValidation"
+    assert caught.value.member == "IpamPoolId"

@@ -1,4 +1,4 @@
-"""pools.addressing.free_blocks against netaddr's IPSet, on random pools."""
+"""awsipam.addressing.free_blocks against netaddr's IPSet, on random pools."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import pytest
 from netaddr import IPNetwork, IPSet
 
-from pools.addressing import free_blocks
+from awsipam.addressing import free_blocks
 
 
 def nets(texts: list[str]) -> list[IPNetwork]:

@@ -1,11 +1,16 @@
-"""pools.rules: every CreateIpamPool rule that needs no AWS call, by its stable code."""
+"""awsipam.rules: the CreateIpamPool rules and their helpers, by their stable codes.
+
+The rules of every request are also in tests/integration/app/test_rule_table.py, judged by
+the local endpoint and by the app alike.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from pools import rules
-from pools.rules import SourcePoolFacts
+from awsipam import rules
+from awsipam.catalog import RULES, Violation, violation
+from awsipam.facts import PoolFacts, ScopeFacts
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -18,22 +23,36 @@ def source(**changes):
     facts = {
         "pool_id": "ipam-pool-0000000000000000a",
         "scope_id": "ipam-scope-0000000000000000a",
+        "scope_type": "private",
         "address_family": "ipv4",
         "state": "create-complete",
-        "pool_depth": 1,
+        "depth": 1,
         "locale": None,
     }
-    return SourcePoolFacts(**(facts | changes))
+    return PoolFacts(**(facts | changes))
 
 
-def create(**params):
-    base = {
-        "scope_id": "ipam-scope-0000000000000000a",
-        "scope_type": "private",
-        "operating_regions": REGIONS,
-        "address_family": "ipv4",
-    }
-    return rules.check_create_pool(**(base | params))
+MEMBERS = {
+    "address_family": "AddressFamily",
+    "locale": "Locale",
+    "min_netmask": "AllocationMinNetmaskLength",
+    "max_netmask": "AllocationMaxNetmaskLength",
+    "default_netmask": "AllocationDefaultNetmaskLength",
+    "publicly_advertisable": "PubliclyAdvertisable",
+    "public_ip_source": "PublicIpSource",
+    "aws_service": "AwsService",
+    "source_resource": "SourceResource",
+}
+
+
+def create(*, source=None, tags=(), scope_type="private", pool_count=0, **params):
+    request = {"IpamScopeId": "ipam-scope-0000000000000000a", "AddressFamily": "ipv4"}
+    request.update({MEMBERS[k]: v for k, v in params.items() if v is not None})
+    if tags:
+        tag_list = [{"Key": k, "Value": v} for k, v in tags]
+        request["TagSpecifications"] = [{"ResourceType": "ipam-pool", "Tags": tag_list}]
+    scope = ScopeFacts("ipam-scope-0000000000000000a", scope_type, REGIONS, pool_count=pool_count)
+    return rules.check_create_ipam_pool(request, scope=scope, source=source)
 
 
 def test_a_plain_pool_breaks_no_rule():
@@ -183,14 +202,12 @@ def test_rule_9_an_operating_region():
 
 
 def test_rule_9_message_starts_with_the_chosen_text():
-    (violation,) = rules.check_locale(
+    (found,) = rules.check_locale(
         "eu-west-1", operating_regions=REGIONS, address_family="ipv4", scope_type="private"
     )
 
-    assert violation.message.startswith(
-        "The locale 'eu-west-1' is not an operating Region of the IPAM"
-    )
-    assert violation.aws_code == "InvalidParameterValue"
+    assert found.message.startswith("The locale 'eu-west-1' is not an operating Region of the IPAM")
+    assert found.aws_code == "InvalidParameterValue"
 
 
 def test_rule_9_not_a_region_at_all():
@@ -212,14 +229,14 @@ def test_rule_12_a_child_keeps_the_sources_locale():
     assert locale("us-east-1", source=parent) == []
     assert locale("us-west-2", source=parent) == ["locale_differs_from_source"]
     assert locale(None, source=parent) == ["locale_differs_from_source"]
-    (violation,) = rules.check_locale(
+    (found,) = rules.check_locale(
         None,
         operating_regions=REGIONS,
         address_family="ipv4",
         scope_type="private",
         source=parent,
     )
-    assert violation.aws_code == "InvalidParameterCombination"
+    assert found.aws_code == "InvalidParameterCombination"
 
 
 def test_rule_12_a_source_without_locale_allows_any_child_locale():
@@ -269,9 +286,9 @@ def test_rule_17_a_source_needs_no_cidr():
 
 def test_rule_18_depth():
     assert rules.child_depth(None) == 1
-    assert rules.child_depth(source(pool_depth=4)) == 5
-    assert check_source(source(pool_depth=9)) == []
-    violations = check_source(source(pool_depth=10))
+    assert rules.child_depth(source(depth=4)) == 5
+    assert check_source(source(depth=9)) == []
+    violations = check_source(source(depth=10))
     assert codes(violations) == ["pool_depth_exceeded"]
     assert "pool depth quota (10) exceeded" in violations[0].message
     assert violations[0].aws_code == "InvalidParameterValue"
@@ -281,15 +298,10 @@ def test_rule_18_depth():
 # --- rules 19 to 21: public-scope members -------------------------------------------------------
 
 
-def public_members(**kwargs):
-    params = {
-        "scope_type": "public",
-        "address_family": "ipv6",
-        "publicly_advertisable": None,
-        "public_ip_source": None,
-        "aws_service": None,
-    }
-    return rules.check_public_members(**(params | kwargs))
+def public_members(scope_type="public", **kwargs):
+    params = {"address_family": "ipv6"} | kwargs
+    request = {MEMBERS[k]: v for k, v in params.items() if v is not None}
+    return rules.check_public_members(request, scope_type=scope_type)
 
 
 @pytest.mark.parametrize("source_kind", [None, "byoip"])
@@ -344,17 +356,14 @@ VPC = {"ResourceId": "vpc-1", "ResourceType": "vpc", "ResourceRegion": "us-west-
 def test_rule_22_source_resource():
     parent = source(locale="us-west-2")
 
-    assert rules.check_source_resource(None, source=None) == []
-    assert rules.check_source_resource(VPC, source=parent) == []
-    assert codes(rules.check_source_resource(VPC, source=None)) == [
-        "source_resource_without_source_pool"
-    ]
-    assert codes(rules.check_source_resource(VPC, source=source(locale="us-east-1"))) == [
-        "source_resource_region_mismatch"
-    ]
-    assert codes(rules.check_source_resource(VPC, source=source())) == [
-        "source_resource_region_mismatch"
-    ]
+    def check(resource, parent):
+        return codes(rules.check_source_resource({"SourceResource": resource}, source=parent))
+
+    assert check(None, None) == []
+    assert check(VPC, parent) == []
+    assert check(VPC, None) == ["source_resource_without_source_pool"]
+    assert check(VPC, source(locale="us-east-1")) == ["source_resource_region_mismatch"]
+    assert check(VPC, source()) == ["source_resource_region_mismatch"]
 
 
 def test_rule_22_the_pool_takes_the_resource_region_as_locale():
@@ -393,34 +402,40 @@ def test_rule_22_the_pool_takes_the_resource_region_as_locale():
     ],
 )
 def test_rule_23_tags_with_aws_wording(tag, code, text):
-    (violation,) = rules.check_tags([tag])
+    (found,) = rules.check_tags([tag], field="TagSpecifications")
 
-    assert (violation.code, violation.message) == (code, text)
-    assert violation.aws_code == "InvalidParameterValue"
+    assert (found.code, found.message) == (code, text)
+    assert found.aws_code == "InvalidParameterValue"
 
 
 def test_rule_23_limits():
-    assert rules.check_tags([("k" * 128, "v" * 256), ("empty", "")]) == []
-    assert rules.check_tags([(f"k{n}", "") for n in range(50)]) == []
-    assert codes(rules.check_tags([(f"k{n}", "") for n in range(51)])) == ["too_many_tags"]
-    assert codes(rules.check_tags([("", "v")])) == ["tag_key_empty"]
-    assert codes(rules.check_tags([("a", "1"), ("a", "2")])) == ["tag_key_duplicate"]
+    def check(tags):
+        return codes(rules.check_tags(tags, field="TagSpecifications"))
+
+    assert check([("k" * 128, "v" * 256), ("empty", "")]) == []
+    assert check([(f"k{n}", "") for n in range(50)]) == []
+    assert check([(f"k{n}", "") for n in range(51)]) == ["too_many_tags"]
+    assert check([("", "v")]) == ["tag_key_empty"]
+    assert check([("a", "1"), ("a", "2")]) == ["tag_key_duplicate"]
 
 
 def test_rule_23_the_field_is_named():
-    (violation,) = rules.check_tags([("aws:x", "")], field="AddAllocationResourceTags")
+    (found,) = rules.check_tags([("aws:x", "")], field="AddAllocationResourceTags")
 
-    assert violation.field == "AddAllocationResourceTags"
+    assert found.field == "AddAllocationResourceTags"
 
 
 # --- rule 25 ------------------------------------------------------------------------------------
 
 
 def test_rule_25_client_tokens():
-    assert rules.check_client_token(None) == []
-    assert rules.check_client_token("x" * 64) == []
-    assert codes(rules.check_client_token("x" * 65)) == ["client_token_invalid"]
-    assert codes(rules.check_client_token("tökén")) == ["client_token_invalid"]
+    def check(token):
+        return codes(rules.check_client_token({"ClientToken": token} if token else {}))
+
+    assert check(None) == []
+    assert check("x" * 64) == []
+    assert check("x" * 65) == ["client_token_invalid"]
+    assert check("tökén") == ["client_token_invalid"]
 
 
 # --- all together -------------------------------------------------------------------------------
@@ -444,7 +459,7 @@ def test_check_create_pool_reports_in_order():
 
 
 def test_check_create_pool_with_a_source():
-    parent = source(locale="us-east-1", pool_depth=10)
+    parent = source(locale="us-east-1", depth=10)
 
     assert codes(create(source=parent, locale="us-west-2")) == [
         "pool_depth_exceeded",
@@ -452,9 +467,22 @@ def test_check_create_pool_with_a_source():
     ]
 
 
-def test_violations_are_values():
-    one = rules.Violation("code", "Field", "text")
+def test_the_scope_quota_of_pools():
+    assert create(pool_count=49) == []
+    assert codes(create(pool_count=50)) == ["pools_per_scope_exceeded"]
 
-    assert one == rules.Violation("code", "Field", "text", "InvalidParameterValue")
+
+def test_violations_are_values_of_rules_in_the_catalog():
+    one = violation("cidr_invalid", "Cidr", "text")
+
+    assert one == Violation("cidr_invalid", "Cidr", "text")
+    assert one.aws_code == "InvalidParameterValue"
     with pytest.raises(AttributeError):
         one.code = "other"  # type: ignore[misc]
+    with pytest.raises(KeyError):
+        violation("no_such_rule", None, "text")
+
+
+def test_every_rule_names_its_evidence():
+    for rule in RULES.values():
+        assert any(tag in rule.evidence for tag in ("[aws]", "[model]", "[choice]")), rule.code

@@ -8,10 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from netaddr import IPNetwork
 
+from awsipam.addressing import child_block
 from pools import addressmap
 from pools.models import IpamPool, State
 from pools.templatetags.pool_tree import TreeWriter, address_map_blocks, tree_items
-from pools.tree import FreeBlock, Node, arrange, child_block, create_here, tree_url
+from pools.tree import FreeBlock, Node, arrange, create_here, tree_url
 
 
 def pool(pk: int = 1, **fields) -> IpamPool:

@@ -48,6 +48,12 @@ def _client_cache() -> dict[tuple[str, str], Any]:
     return {}
 
 
+def endpoint_config(**changes: Any) -> ipamsim.Config:
+    """The tests' endpoint: no create delay, and an account whose quota of IPAMs per Region
+    is raised (as AWS lets one ask), so tests may make several; one test keeps AWS's 1."""
+    return ipamsim.Config(**({"create_delay": 0, "max_ipams_per_region": 10} | changes))
+
+
 @pytest.fixture
 def use_sim(_current: _Current) -> Iterator[Callable[..., ipamsim.Simulator]]:
     """Make a new simulator the current one: ``use_sim(Config(...), clock=..., state_path=...)``."""
@@ -55,7 +61,7 @@ def use_sim(_current: _Current) -> Iterator[Callable[..., ipamsim.Simulator]]:
 
     def use(config: ipamsim.Config | None = None, **kwargs: Any) -> ipamsim.Simulator:
         kwargs.setdefault("seed", 1)
-        simulator = ipamsim.Simulator(config or ipamsim.Config(create_delay=0), **kwargs)
+        simulator = ipamsim.Simulator(config or endpoint_config(), **kwargs)
         made.append(simulator)
         _current.sim = simulator
         return simulator

@@ -132,8 +132,13 @@ def test_the_pools_default_netmask_length(ec2, world):
 
 
 def test_without_a_default_the_request_needs_a_size(ec2, pool):
-    with api_error("MissingParameter"):
+    """C8, in AWS's words."""
+    with api_error("InvalidParameterCombination") as refused:
         allocate(ec2, pool)
+    assert refused.value.response["Error"]["Message"] == (
+        "The request cannot contain empty CIDR and Netmask Length for a pool with no default "
+        "allocation netmask length set. Exactly one of them should be provided."
+    )
 
 
 def test_allowed_cidrs(ec2, pool):
@@ -205,11 +210,11 @@ def test_a_pool_without_space_has_no_free_block(ec2, world):
         allocate(ec2, pool_id, NetmaskLength=24)
 
 
-def test_allocating_needs_a_pool_with_a_locale(ec2, world):
+def test_a_pool_without_a_locale_allocates(ec2, world):
+    """C9: AWS's CLI example allocates from a pool whose Locale is None."""
     pool_id = world.provisioned_pool("10.0.0.0/16")
 
-    with api_error("InvalidParameterCombination"):
-        allocate(ec2, pool_id, NetmaskLength=24)
+    assert allocate(ec2, pool_id, NetmaskLength=24)["ResourceType"] == "custom"
 
 
 def test_allocate_from_an_unknown_pool_is_not_found(ec2, world):

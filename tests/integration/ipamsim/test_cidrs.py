@@ -349,20 +349,36 @@ def test_deprovision_a_cidr_the_pool_does_not_have(ec2, world):
         ec2.deprovision_ipam_pool_cidr(IpamPoolId=pool_id, Cidr="11.0.0.0/24")
 
 
-def test_a_cidr_holding_allocations_cannot_be_deprovisioned(ec2, world):
+def failed_deprovision(ec2, pool_id, cidr):
+    (found,) = [
+        c for c in ec2.get_ipam_pool_cidrs(IpamPoolId=pool_id)["IpamPoolCidrs"] if c["Cidr"] == cidr
+    ]
+    return found["State"], found.get("FailureReason", {}).get("Message")
+
+
+def test_a_cidr_holding_allocations_fails_to_deprovision(ec2, world):
+    """C7: accepted, then failed-deprovision with AWS's reason; the space stays."""
     pool_id = world.provisioned_pool("10.0.0.0/16", Locale=HOME)
     ec2.allocate_ipam_pool_cidr(IpamPoolId=pool_id, NetmaskLength=24)
 
-    with api_error("IncorrectState"):
-        ec2.deprovision_ipam_pool_cidr(IpamPoolId=pool_id, Cidr="10.0.0.0/16")
+    answer = ec2.deprovision_ipam_pool_cidr(IpamPoolId=pool_id, Cidr="10.0.0.0/16")
+
+    assert answer["IpamPoolCidr"]["State"] == "pending-deprovision"
+    assert failed_deprovision(ec2, pool_id, "10.0.0.0/16") == (
+        "failed-deprovision",
+        "The CIDR has one or more allocations.",
+    )
+    assert allocate_next(ec2, pool_id, 24) == "10.0.1.0/24"
 
 
-def test_a_cidr_holding_a_child_pool_cannot_be_deprovisioned(ec2, world, parent):
+def test_a_cidr_holding_a_child_pool_fails_to_deprovision(ec2, world, parent):
     child = world.pool(SourceIpamPoolId=parent)
     ec2.provision_ipam_pool_cidr(IpamPoolId=child, Cidr="10.0.0.0/20")
 
-    with api_error("IncorrectState"):
-        ec2.deprovision_ipam_pool_cidr(IpamPoolId=parent, Cidr="10.0.0.0/16")
+    ec2.deprovision_ipam_pool_cidr(IpamPoolId=parent, Cidr="10.0.0.0/16")
+
+    assert failed_deprovision(ec2, parent, "10.0.0.0/16")[0] == "failed-deprovision"
+    assert cidrs_of(ec2, child) == {"10.0.0.0/20": "provisioned"}
 
 
 def test_deprovisioning_a_child_cidr_frees_it_in_the_source(ec2, world, parent):
@@ -405,3 +421,9 @@ def test_an_amazon_pool_without_a_free_block_fails_to_provision(ec2, world):
     (listed,) = ec2.get_ipam_pool_cidrs(IpamPoolId=pool_id)["IpamPoolCidrs"]
     assert listed["State"] == "failed-provision"
     assert listed["FailureReason"]["Code"] == "cidr-not-available"
+
+
+def allocate_next(ec2, pool_id, length):
+    return ec2.allocate_ipam_pool_cidr(IpamPoolId=pool_id, NetmaskLength=length)[
+        "IpamPoolAllocation"
+    ]["Cidr"]

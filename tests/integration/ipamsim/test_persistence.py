@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipamsim
+from tests.integration.ipamsim.conftest import endpoint_config
 from tests.integration.ipamsim.support import FakeClock, allocations_of, api_error, cidrs_of
 
 
@@ -52,7 +53,7 @@ def test_new_objects_after_a_restart_come_after_the_old_ones(local, use_sim, tmp
 def test_scheduled_changes_survive_a_restart(local, use_sim, tmp_path):
     path = str(tmp_path / "s.sqlite3")
     clock = FakeClock()
-    config = ipamsim.Config(create_delay=5, deleted_retention=60)
+    config = endpoint_config(create_delay=5, deleted_retention=60)
     first = use_sim(config, clock=clock, state_path=path)
     ipam_id = local.create_ipam()["Ipam"]["IpamId"]
     first.store.close()
@@ -88,8 +89,8 @@ def test_a_refused_request_leaves_no_trace_on_disk(local, use_sim, tmp_path):
 def test_processes_sharing_a_state_file_each_see_what_the_other_wrote(tmp_path):
     """A web server's workers, or ``manage.py ipam_sync`` beside ``runserver``."""
     path = str(tmp_path / "s.sqlite3")
-    one = ipamsim.Simulator(ipamsim.Config(create_delay=0), state_path=path)
-    other = ipamsim.Simulator(ipamsim.Config(create_delay=0), state_path=path)
+    one = ipamsim.Simulator(endpoint_config(), state_path=path)
+    other = ipamsim.Simulator(endpoint_config(), state_path=path)
     try:
         scope = one.call("CreateIpam")["Ipam"]["PrivateDefaultScopeId"]
         pool = other.call(

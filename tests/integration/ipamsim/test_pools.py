@@ -388,10 +388,14 @@ def test_delete_twice_is_not_found(ec2, world):
 
 
 def test_a_pool_with_a_cidr_needs_cascade(ec2, world):
+    """C2: AWS's DependencyViolation, in its words."""
     pool_id = world.provisioned_pool("10.0.0.0/16")
 
-    with api_error("IncorrectState"):
+    with api_error("DependencyViolation") as refused:
         ec2.delete_ipam_pool(IpamPoolId=pool_id)
+    assert refused.value.response["Error"]["Message"].endswith(
+        "There are one or more pool cidrs provisioned in the pool."
+    )
     assert cidrs_of(ec2, pool_id) == {"10.0.0.0/16": "provisioned"}
 
 
@@ -399,7 +403,7 @@ def test_a_pool_with_allocations_needs_cascade(ec2, world):
     pool_id = world.provisioned_pool("10.0.0.0/16", Locale=HOME)
     ec2.allocate_ipam_pool_cidr(IpamPoolId=pool_id, NetmaskLength=24)
 
-    with api_error("IncorrectState"):
+    with api_error("DependencyViolation"):
         ec2.delete_ipam_pool(IpamPoolId=pool_id)
 
 
@@ -407,7 +411,7 @@ def test_a_pool_with_children_needs_cascade(ec2, world):
     parent = world.pool()
     world.pool(SourceIpamPoolId=parent)
 
-    with api_error("IncorrectState"):
+    with api_error("DependencyViolation"):  # C3
         ec2.delete_ipam_pool(IpamPoolId=parent)
 
 

@@ -1,6 +1,6 @@
 """CIDR arithmetic for IPAM pools: parsing with helpful errors, free space, lowest free block.
 
-Pure functions over netaddr; shared by the forms, the planner and the local IPAM endpoint.
+Pure functions over netaddr; shared by the rules, the app and the local IPAM endpoint.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 from netaddr import AddrFormatError, IPNetwork, IPSet
 
-from pools.rules import INVALID_VALUE, Violation
-
-FAMILY_VERSION = {"ipv4": 4, "ipv6": 6}
+from awsipam.catalog import Violation, violation
+from awsipam.constants import FAMILY_VERSION, NETMASK_LIMITS
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ def parse_cidr(text: str, address_family: str | None = None, *, field: str = "Ci
     except (AddrFormatError, ValueError, TypeError):
         return ParsedCidr(
             None,
-            Violation(
+            violation(
                 "cidr_invalid",
                 field,
                 f"'{text}' is not a CIDR; write an address and a prefix length, like 10.0.0.0/16.",
@@ -44,7 +43,7 @@ def parse_cidr(text: str, address_family: str | None = None, *, field: str = "Ci
     if address_family and network.version != FAMILY_VERSION[address_family]:
         return ParsedCidr(
             None,
-            Violation(
+            violation(
                 "cidr_wrong_family",
                 field,
                 f"{text} is not an {address_family} CIDR.",
@@ -54,7 +53,7 @@ def parse_cidr(text: str, address_family: str | None = None, *, field: str = "Ci
         suggestion = network.cidr
         return ParsedCidr(
             None,
-            Violation(
+            violation(
                 "cidr_host_bits_set",
                 field,
                 f"{text} has host bits set; did you mean {suggestion}?",
@@ -91,7 +90,8 @@ def free_blocks(space: Iterable[IPNetwork], used: Iterable[IPNetwork]) -> list[I
     """
     space, used = list(space), list(used)
     blocks: list[IPNetwork] = []
-    for version, bits in ((4, 32), (6, 128)):
+    for family, version in FAMILY_VERSION.items():
+        bits = NETMASK_LIMITS[family]
         spans = _merged([(n.first, n.last) for n in space if n.version == version])
         if not spans:
             continue
@@ -178,7 +178,7 @@ def check_in_free_space(
 ) -> Violation | None:
     """A CIDR taken from a pool: inside its provisioned space, free there, within its netmasks."""
     if not min_netmask <= network.prefixlen <= max_netmask:
-        return Violation(
+        return violation(
             "cidr_netmask_outside_pool_rules",
             field,
             f"{pool_label.capitalize()} allows netmask lengths /{min_netmask} to /{max_netmask}; "
@@ -186,17 +186,30 @@ def check_in_free_space(
         )
     space = list(space)
     if not any(contains(outer, network) for outer in space):
-        return Violation(
+        return violation(
             "cidr_outside_pool_space",
             field,
             f"{network} is not inside a provisioned CIDR of {pool_label}.",
         )
     clashes = overlapping(network, used)
     if clashes:
-        return Violation(
+        return violation(
             "cidr_overlaps_allocation",
             field,
             f"{network} overlaps {clashes[0]}, which is already allocated in {pool_label}.",
-            INVALID_VALUE,
         )
     return None
+
+
+def child_block(free: IPNetwork, min_netmask: int, max_netmask: int) -> IPNetwork | None:
+    """The block a child pool would take at the start of ``free``.
+
+    AWS takes a child's CIDR from its source pool within the source's allocation netmask
+    lengths: a free block wider than the minimum offers its first block of the minimum length;
+    one narrower than the maximum cannot hold a child.
+    """
+    if free.prefixlen > max_netmask:
+        return None
+    if free.prefixlen >= min_netmask:
+        return free
+    return IPNetwork((free.first, min_netmask), version=free.version)
