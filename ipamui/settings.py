@@ -148,3 +148,11 @@ IPAM_MAX_ATTEMPTS = int(os.environ.get("IPAM_MAX_ATTEMPTS", "4"))
 IPAM_EMBEDDED_STATE = os.environ.get("IPAM_EMBEDDED_STATE", str(VAR_DIR / "ipamsim.sqlite3"))
 IPAM_EMBEDDED_SEED = env_bool("IPAM_EMBEDDED_SEED", True)
 IPAM_EMBEDDED_CREATE_DELAY = float(os.environ.get("IPAM_EMBEDDED_CREATE_DELAY", "2"))
+# AWS's adjustable quotas as this account has them: the pre-flight checks and the embedded
+# endpoint both use them.
+IPAM_QUOTAS = {
+    "ipams_per_region": int(os.environ.get("IPAM_QUOTA_IPAMS_PER_REGION", "1")),
+    "scopes_per_ipam": int(os.environ.get("IPAM_QUOTA_SCOPES_PER_IPAM", "5")),
+    "pools_per_scope": int(os.environ.get("IPAM_QUOTA_POOLS_PER_SCOPE", "50")),
+    "cidrs_per_pool": int(os.environ.get("IPAM_QUOTA_CIDRS_PER_POOL", "50")),
+}

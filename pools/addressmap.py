@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from netaddr import IPAddress, IPNetwork
 
-from pools import addressing
+from awsipam import addressing
 
 WIDTH = 960
 ROW_HEIGHT = 26

@@ -15,6 +15,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from awsipam.choices import LIVE_CIDR_STATES
+from awsipam.constants import MAX_POOL_DEPTH
 from pools import services, tree
 from pools.aws import AwsError
 from pools.models import (
@@ -24,11 +26,9 @@ from pools.models import (
     IpamPoolCidr,
     IpamScope,
     PoolCreation,
+    by_address,
 )
-from pools.rules import MAX_POOL_DEPTH
 from pools.sync import sync_all
-
-BOOKKEEPING = ("first_seen_at", "last_synced_at", "missing_since")
 
 
 def tags_html(tags: dict[str, str]) -> str:
@@ -56,7 +56,7 @@ class InAwsFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "yes":
-            return queryset.filter(missing_since__isnull=True)
+            return queryset.live()
         if self.value() == "no":
             return queryset.filter(missing_since__isnull=False)
         return queryset
@@ -247,14 +247,8 @@ class IpamPoolAdmin(MirrorAdmin):
 
     @admin.display(description="CIDRs")
     def cidr_list(self, obj: IpamPool) -> str:
-        return (
-            ", ".join(
-                c.cidr
-                for c in obj.cidrs.all()
-                if c.cidr and c.state in ("provisioned", "pending-provision")
-            )
-            or "—"
-        )
+        live = [c for c in obj.cidrs.all() if c.cidr and c.state in LIVE_CIDR_STATES]
+        return ", ".join(str(c.cidr) for c in by_address(live)) or "—"
 
     @admin.display(description="children", ordering="child_total")
     def child_count(self, obj: IpamPool) -> int:

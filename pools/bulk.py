@@ -44,6 +44,12 @@ _PASSED_AS_IS = {
 }
 
 
+def _passed_as_is(field: models.Field) -> bool:
+    """Whether the driver takes the field's Python values as they are (not a subclass with a
+    conversion of its own)."""
+    return type(field).__name__ == field.get_internal_type() in _PASSED_AS_IS
+
+
 def allow_full_batches(db: BaseDatabaseWrapper = connection) -> None:
     """Let a batch of rows go to SQLite in one query.
 
@@ -113,12 +119,20 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> No
             renamed = [(f.attname, f.column) for f in fields if f.attname != f.column]
             if renamed:
                 rows = [row | {column: row[attname] for attname, column in renamed} for row in rows]
+            converted = [
+                f for f in fields if not _passed_as_is(f) and f.get_internal_type() == "CharField"
+            ]
+            if converted:
+                rows = [
+                    row | {f.attname: f.get_prep_value(row[f.attname]) for f in converted}
+                    for row in rows
+                ]
             rows_sql = f"json_populate_recordset(NULL::{table}, %s)"
             cursor.execute(f"{insert} SELECT {names} FROM {rows_sql}", [_dumps(rows)])
             return
         allow_full_batches(db)
         columns = [
-            c if f.get_internal_type() in _PASSED_AS_IS else _converted(f, c, db)
+            c if _passed_as_is(f) else _converted(f, c, db)
             for f in fields
             for c in [[row[f.attname] for row in rows]]
         ]

@@ -13,7 +13,9 @@ from typing import Any
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from netaddr import IPNetwork
 
+from awsipam.rules import netmask_limit, normalise_locale
 from pools.bulk import allow_full_batches, insert_rows, reserve_ids
 from pools.models import (
     Ipam,
@@ -23,7 +25,6 @@ from pools.models import (
     IpamScope,
     PoolTag,
 )
-from pools.rules import normalise_locale
 
 BATCH_SIZE = 1000
 Arns = dict[str, int]  # primary keys by ARN
@@ -92,7 +93,7 @@ def pool_fields(data: dict[str, Any]) -> dict[str, Any]:
         "address_family": family,
         "allocation_min_netmask_length": data.get("AllocationMinNetmaskLength", 0),
         "allocation_max_netmask_length": data.get(
-            "AllocationMaxNetmaskLength", 32 if family == "ipv4" else 128
+            "AllocationMaxNetmaskLength", netmask_limit(family)
         ),
         "allocation_default_netmask_length": data.get("AllocationDefaultNetmaskLength"),
         "allocation_resource_tags": tag_dict(data.get("AllocationResourceTags")),
@@ -103,10 +104,14 @@ def pool_fields(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _network(cidr: str | None) -> IPNetwork | None:
+    return IPNetwork(cidr) if cidr else None
+
+
 def cidr_fields(data: dict[str, Any]) -> dict[str, Any]:
     failure = data.get("FailureReason") or {}
     return {
-        "cidr": data.get("Cidr", ""),
+        "cidr": _network(data.get("Cidr")),
         "netmask_length": data.get("NetmaskLength"),
         "state": data.get("State", ""),
         "failure_code": failure.get("Code", ""),
@@ -116,7 +121,7 @@ def cidr_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 def allocation_fields(data: dict[str, Any]) -> dict[str, Any]:
     return {
-        "cidr": data.get("Cidr", ""),
+        "cidr": _network(data.get("Cidr")),
         "description": data.get("Description", ""),
         "resource_id": data.get("ResourceId", ""),
         "resource_type": data.get("ResourceType", ""),

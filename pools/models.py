@@ -7,65 +7,42 @@ deleted, so history and links survive).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from netaddr import AddrFormatError, IPNetwork
 
-from pools.rules import MAX_POOL_DEPTH
-
-
-class State(models.TextChoices):
-    CREATE_IN_PROGRESS = "create-in-progress"
-    CREATE_COMPLETE = "create-complete"
-    CREATE_FAILED = "create-failed"
-    MODIFY_IN_PROGRESS = "modify-in-progress"
-    MODIFY_COMPLETE = "modify-complete"
-    MODIFY_FAILED = "modify-failed"
-    DELETE_IN_PROGRESS = "delete-in-progress"
-    DELETE_COMPLETE = "delete-complete"
-    DELETE_FAILED = "delete-failed"
-    ISOLATE_IN_PROGRESS = "isolate-in-progress"
-    ISOLATE_COMPLETE = "isolate-complete"
-    RESTORE_IN_PROGRESS = "restore-in-progress"
+from awsipam import choices, rules
+from awsipam.choices import (
+    DELETED_STATES,
+    IN_PROGRESS_STATES,
+    LIVE_CIDR_STATES,
+    SPACE_CIDR_STATES,
+    USABLE_POOL_STATES,
+)
+from awsipam.constants import MAX_POOL_DEPTH, NETMASK_LIMITS
 
 
-IN_PROGRESS_STATES = frozenset(s for s in State.values if s.endswith("-in-progress"))
-DELETING_STATES = frozenset({State.DELETE_IN_PROGRESS, State.DELETE_COMPLETE})
+def text_choices(enum: type[StrEnum]) -> type[models.TextChoices]:
+    """Django's choices for one of :mod:`awsipam.choices`' enumerations, with its labels."""
+    members = [
+        (m.name, (m.value, choices.LABELS[m]) if m in choices.LABELS else m.value) for m in enum
+    ]
+    return models.TextChoices(enum.__name__, members)
 
 
-class AddressFamily(models.TextChoices):
-    IPV4 = "ipv4", "IPv4"
-    IPV6 = "ipv6", "IPv6"
-
-
-class ScopeType(models.TextChoices):
-    PUBLIC = "public"
-    PRIVATE = "private"
-
-
-class AwsService(models.TextChoices):
-    EC2 = "ec2", "EC2"
-    GLOBAL_SERVICES = "global-services", "Global services"
-
-
-class PublicIpSource(models.TextChoices):
-    AMAZON = "amazon", "Amazon-provided"
-    BYOIP = "byoip", "Bring your own IP (BYOIP)"
-
-
-class CidrState(models.TextChoices):
-    PENDING_PROVISION = "pending-provision"
-    PROVISIONED = "provisioned"
-    FAILED_PROVISION = "failed-provision"
-    PENDING_DEPROVISION = "pending-deprovision"
-    DEPROVISIONED = "deprovisioned"
-    FAILED_DEPROVISION = "failed-deprovision"
-    FAILED_IMPORT = "failed-import"
-
-
-class Tier(models.TextChoices):
-    FREE = "free"
-    ADVANCED = "advanced"
+State = text_choices(choices.PoolState)
+CidrState = text_choices(choices.CidrState)
+AddressFamily = text_choices(choices.AddressFamily)
+ScopeType = text_choices(choices.ScopeType)
+AwsService = text_choices(choices.AwsService)
+PublicIpSource = text_choices(choices.PublicIpSource)
+Tier = text_choices(choices.Tier)
 
 
 def unique_aws_id(field: str) -> models.UniqueConstraint:
@@ -73,6 +50,64 @@ def unique_aws_id(field: str) -> models.UniqueConstraint:
     adds to a unique text field a second, LIKE-pattern index that no query here uses and that
     every row a sync inserts pays for."""
     return models.UniqueConstraint(fields=[field], name=f"unique_{field}")
+
+
+class IPNetworkField(models.CharField):
+    """A CIDR, read back as a :class:`netaddr.IPNetwork` (as NetBox's ``IPNetworkField``), so
+    lists sort by address, not as text. Stored as AWS writes it; empty is ``None``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        return IPNetwork(value) if value else None
+
+    def to_python(self, value: Any) -> IPNetwork | None:
+        if value in (None, "") or isinstance(value, IPNetwork):
+            return value or None
+        try:
+            return IPNetwork(value)
+        except (AddrFormatError, TypeError, ValueError) as exc:
+            raise ValidationError(f"{value} is not a CIDR.", code="invalid") from exc
+
+    def get_prep_value(self, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return self.get_prep_value(self.value_from_object(obj))
+
+
+class MirrorQuerySet(models.QuerySet):
+    def live(self) -> MirrorQuerySet:
+        """Rows of objects AWS still has (a sync marks the others ``missing_since``)."""
+        return self.filter(missing_since__isnull=True)
+
+
+class PoolQuerySet(MirrorQuerySet):
+    def not_deleted(self) -> PoolQuerySet:
+        """Live pools that are not being deleted: those that can still hold space."""
+        return self.live().exclude(state__in=DELETED_STATES)
+
+
+class CidrQuerySet(MirrorQuerySet):
+    def holding_space(self) -> CidrQuerySet:
+        """Live CIDRs provisioned or on their way to it."""
+        return self.live().filter(state__in=LIVE_CIDR_STATES).exclude(cidr="")
+
+    def with_space(self) -> CidrQuerySet:
+        """Live CIDRs whose space the pool can hand out."""
+        return self.live().filter(state__in=SPACE_CIDR_STATES)
+
+
+def by_address(rows: Iterable[Any], attribute: str = "cidr") -> list[Any]:
+    """Rows in address order of their CIDR (IPv4 first, then IPv6; none last)."""
+
+    def key(row: Any) -> tuple:
+        network = getattr(row, attribute)
+        return (0, *network.sort_key()) if network is not None else (1,)
+
+    return sorted(rows, key=key)
 
 
 class AwsMirror(models.Model):
@@ -83,6 +118,8 @@ class AwsMirror(models.Model):
     missing_since = models.DateTimeField(
         null=True, blank=True, help_text="When a sync last found that AWS no longer has this."
     )
+
+    objects = MirrorQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -166,7 +203,8 @@ class IpamPool(AwsMirror):
     publicly_advertisable = models.BooleanField(null=True, blank=True)
     address_family = models.CharField(max_length=4, choices=AddressFamily.choices)
     allocation_min_netmask_length = models.PositiveSmallIntegerField(default=0)
-    allocation_max_netmask_length = models.PositiveSmallIntegerField(default=32)
+    # No default: AWS always gives it (the family's limit when the request left it out).
+    allocation_max_netmask_length = models.PositiveSmallIntegerField()
     allocation_default_netmask_length = models.PositiveSmallIntegerField(null=True, blank=True)
     allocation_resource_tags = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=dict, blank=True)
@@ -183,6 +221,8 @@ class IpamPool(AwsMirror):
         related_name="+",
     )
 
+    objects = PoolQuerySet.as_manager()
+
     class Meta:
         verbose_name = "IPAM pool"
         ordering = ["scope_id", "depth", "pool_id"]
@@ -198,8 +238,13 @@ class IpamPool(AwsMirror):
             ),
             models.CheckConstraint(
                 name="pool_netmask_within_family",
-                condition=Q(address_family="ipv6", allocation_max_netmask_length__lte=128)
-                | Q(address_family="ipv4", allocation_max_netmask_length__lte=32),
+                condition=Q(
+                    *(
+                        Q(address_family=family, allocation_max_netmask_length__lte=limit)
+                        for family, limit in NETMASK_LIMITS.items()
+                    ),
+                    _connector=Q.OR,
+                ),
             ),
             models.CheckConstraint(
                 name="pool_netmask_default_within_range",
@@ -221,12 +266,16 @@ class IpamPool(AwsMirror):
 
     @property
     def is_usable(self) -> bool:
-        return self.state in (State.CREATE_COMPLETE, State.MODIFY_COMPLETE)
+        return self.state in USABLE_POOL_STATES
+
+    @property
+    def can_take_child(self) -> bool:
+        return rules.can_take_child(self.state, self.depth)
 
     @property
     def is_deleting(self) -> bool:
         """Being deleted, or deleted (AWS lists a deleted pool for a while)."""
-        return self.state in DELETING_STATES
+        return self.state in DELETED_STATES
 
     @property
     def is_settling(self) -> bool:
@@ -236,11 +285,13 @@ class IpamPool(AwsMirror):
 class IpamPoolCidr(AwsMirror):
     cidr_id = models.CharField("pool CIDR ID", max_length=64)
     pool = models.ForeignKey(IpamPool, on_delete=models.CASCADE, related_name="cidrs")
-    cidr = models.CharField("CIDR", max_length=64, blank=True)
+    cidr = IPNetworkField("CIDR", blank=True, help_text="None while AWS has given no CIDR.")
     netmask_length = models.PositiveSmallIntegerField(null=True, blank=True)
     state = models.CharField(max_length=32, choices=CidrState.choices)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.TextField(blank=True)
+
+    objects = CidrQuerySet.as_manager()
 
     class Meta:
         verbose_name = "pool CIDR"
@@ -249,13 +300,13 @@ class IpamPoolCidr(AwsMirror):
         constraints = [unique_aws_id("cidr_id")]
 
     def __str__(self) -> str:
-        return self.cidr or self.cidr_id
+        return str(self.cidr or self.cidr_id)
 
 
 class IpamPoolAllocation(AwsMirror):
     allocation_id = models.CharField("allocation ID", max_length=64)
     pool = models.ForeignKey(IpamPool, on_delete=models.CASCADE, related_name="allocations")
-    cidr = models.CharField("CIDR", max_length=64)
+    cidr = IPNetworkField("CIDR")
     description = models.TextField(blank=True)
     resource_id = models.CharField(max_length=128, blank=True)
     resource_type = models.CharField(max_length=32, blank=True)

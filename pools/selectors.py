@@ -1,4 +1,4 @@
-"""Read queries for the pages."""
+"""Read queries: for the pages, and the facts AWS's rules judge requests by."""
 
 from __future__ import annotations
 
@@ -6,69 +6,57 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 from netaddr import IPNetwork
 
-from pools import addressing, addressmap, tree
+from awsipam import addressing, rules
+from awsipam.choices import ENDED_POOL_STATES, LIVE_CIDR_STATES, SETTLING_CIDR_STATES
+from awsipam.facts import AllocationFacts, CidrFacts, PoolFacts, Quotas, ScopeFacts
+from pools import addressmap, tree
 from pools.models import (
-    CidrState,
     Ipam,
     IpamPool,
     IpamPoolAllocation,
     IpamPoolCidr,
     IpamScope,
     PoolCreation,
-    State,
+    by_address,
 )
 
-SETTLING_CIDR_STATES = frozenset({CidrState.PENDING_PROVISION, CidrState.PENDING_DEPROVISION})
-FAILED_STATES = frozenset({State.CREATE_FAILED, State.DELETE_COMPLETE, State.DELETE_IN_PROGRESS})
+SOURCE_SUGGESTIONS = 20  # suggestions for a source pool's search box
 
 
 def ipams_with_scopes() -> QuerySet[Ipam]:
     scopes = IpamScope.objects.annotate(
         mirrored_pools=Count("pools", filter=Q(pools__missing_since__isnull=True))
     )
-    return Ipam.objects.filter(missing_since__isnull=True).prefetch_related(
-        Prefetch("scopes", queryset=scopes.filter(missing_since__isnull=True))
-    )
+    return Ipam.objects.live().prefetch_related(Prefetch("scopes", queryset=scopes.live()))
 
 
-def scope_pools(scope: IpamScope) -> QuerySet[IpamPool]:
-    return (
-        IpamPool.objects.filter(scope=scope, missing_since__isnull=True)
-        .prefetch_related(live_cidrs())
-        .order_by("depth", "name", "pool_id")
-    )
+def live_scopes() -> QuerySet[IpamScope]:
+    return IpamScope.objects.live().select_related("ipam")
 
 
 def live_cidrs() -> Prefetch:
-    return Prefetch(
-        "cidrs",
-        queryset=IpamPoolCidr.objects.filter(missing_since__isnull=True).order_by("cidr"),
-    )
+    return Prefetch("cidrs", queryset=IpamPoolCidr.objects.live())
 
 
 def pool_with_space() -> QuerySet[IpamPool]:
-    return IpamPool.objects.select_related("scope__ipam", "source_pool").prefetch_related(
-        live_cidrs(),
-        Prefetch(
-            "allocations", queryset=IpamPoolAllocation.objects.filter(missing_since__isnull=True)
-        ),
-    )
+    return with_space(IpamPool.objects.select_related("scope__ipam", "source_pool"))
 
 
 def pool_page(pool: IpamPool) -> dict[str, Any]:
     """What the pool page shows besides the pool: its children, and whether it is settling."""
-    cidrs = list(pool.cidrs.all())
+    cidrs = by_address(pool.cidrs.all())
     creation = PoolCreation.objects.filter(pool=pool).first()
     awaiting_first_cidr = bool(
         creation
         and (creation.first_cidr or creation.first_netmask_length is not None)
         and not cidrs
         and not creation.error_code
-        and pool.state not in FAILED_STATES
+        and pool.state not in ENDED_POOL_STATES
     )
     settling = (
         pool.is_settling
@@ -76,7 +64,7 @@ def pool_page(pool: IpamPool) -> dict[str, Any]:
         or any(c.state in SETTLING_CIDR_STATES for c in cidrs)
     )
     return {
-        "children": pool.children.filter(missing_since__isnull=True).order_by("name", "pool_id"),
+        "children": pool.children.live().order_by("name", "pool_id"),
         "cidr_list": cidrs,
         "settling": settling,
         "creation": creation,
@@ -91,11 +79,7 @@ def _url_maker(name: str) -> Callable[[Any], str]:
 
 def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
     """The pool's CIDRs with its child pools, allocations and free space, to scale."""
-    space = [
-        IPNetwork(c.cidr)
-        for c in pool.cidrs.all()
-        if c.cidr and c.state in (CidrState.PROVISIONED, CidrState.PENDING_PROVISION)
-    ]
+    space = [c.cidr for c in pool.cidrs.all() if c.cidr and c.state in LIVE_CIDR_STATES]
     allocations = list(pool.allocations.all())
     children = {
         pool_id: name or description
@@ -107,7 +91,7 @@ def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
     allocation_url = _url_maker("admin:pools_ipampoolallocation_change")
     blocks = []
     for allocation in allocations:
-        network = IPNetwork(allocation.cidr)
+        network = allocation.cidr
         if allocation.resource_type == "ipam-pool" and allocation.resource_id:
             label = children.get(allocation.resource_id) or allocation.resource_id
             href = pool_url(allocation.resource_id)
@@ -124,3 +108,109 @@ def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
         href = f"{new_pool}?source={source}&cidr={quote(str(target), safe='')}" if target else ""
         blocks.append(addressmap.Block(free, "free", "free", href))
     return addressmap.layout(space, blocks)
+
+
+# --- facts for AWS's rules ----------------------------------------------------------------
+
+
+def quotas() -> Quotas:
+    return Quotas(**settings.IPAM_QUOTAS)
+
+
+def with_space(queryset: QuerySet[IpamPool]) -> QuerySet[IpamPool]:
+    """Pools with their live CIDRs and allocations fetched (two queries for all of them)."""
+    return queryset.prefetch_related(
+        live_cidrs(), Prefetch("allocations", queryset=IpamPoolAllocation.objects.live())
+    )
+
+
+def pool_facts(
+    pool: IpamPool, *, with_space: bool = True, with_children: bool = False
+) -> PoolFacts:
+    """The pool as :mod:`awsipam.rules` sees it, from the mirror: with its CIDRs and
+    allocations (two queries, none if :func:`with_space` fetched them), and with how many
+    child pools it has if asked (one more)."""
+    space: dict[str, Any] = {}
+    if with_space:
+        space = {
+            "cidrs": tuple(CidrFacts(c.cidr, c.state) for c in pool.cidrs.all() if c.in_aws),
+            "allocations": tuple(
+                AllocationFacts(a.allocation_id, a.cidr, a.resource_type, a.resource_id)
+                for a in pool.allocations.all()
+                if a.in_aws
+            ),
+        }
+    if with_children:
+        space["child_count"] = pool.children.not_deleted().count()
+    return PoolFacts(
+        pool_id=pool.pool_id,
+        scope_id=pool.scope.scope_id,
+        scope_type=pool.scope_type,
+        address_family=pool.address_family,
+        state=pool.state,
+        depth=pool.depth,
+        locale=pool.locale or None,
+        min_netmask=pool.allocation_min_netmask_length,
+        max_netmask=pool.allocation_max_netmask_length,
+        default_netmask=pool.allocation_default_netmask_length,
+        source_pool_id=pool.source_pool_aws_id or None,
+        public_ip_source=pool.public_ip_source or None,
+        has_source_resource=bool(pool.source_resource),
+        **space,
+    )
+
+
+def scope_facts(scope: IpamScope, *, with_top_level: bool = False) -> ScopeFacts:
+    """The scope as the rules see it; ``with_top_level`` adds its top-level pools' CIDRs."""
+    top_level: tuple[tuple[str, IPNetwork], ...] = ()
+    if with_top_level:
+        top_level = tuple(
+            IpamPoolCidr.objects.holding_space()
+            .filter(pool__scope=scope, pool__source_pool_aws_id="", pool__missing_since=None)
+            .values_list("pool__pool_id", "cidr")
+        )
+    return ScopeFacts(
+        scope_id=scope.scope_id,
+        scope_type=scope.scope_type,
+        operating_regions=tuple(scope.ipam.operating_regions),
+        is_default=scope.is_default,
+        pool_count=scope.pools.not_deleted().count(),
+        top_level_cidrs=top_level,
+    )
+
+
+def source_pool_choices(scope: IpamScope | None, family: str) -> QuerySet[IpamPool]:
+    """The pools a new pool of ``family`` in ``scope`` may take its space from."""
+    if scope is None:
+        return IpamPool.objects.none()
+    return (
+        IpamPool.objects.not_deleted()
+        .filter(scope=scope, address_family=family)
+        .select_related("scope")
+        .order_by("depth", "name", "pool_id")
+    )
+
+
+def source_pool_suggestions(scope: IpamScope | None, family: str, text: str) -> list[IpamPool]:
+    """The first possible source pools whose ID, name or description has ``text``."""
+    choices = source_pool_choices(scope, family)
+    if text := text.strip():
+        choices = choices.filter(
+            Q(pool_id__icontains=text) | Q(name__icontains=text) | Q(description__icontains=text)
+        )
+    return list(choices[:SOURCE_SUGGESTIONS])
+
+
+def has_more_than(queryset: QuerySet, limit: int) -> bool:
+    """Whether ``queryset`` has more than ``limit`` rows, counting no further than that."""
+    return queryset[limit : limit + 1].exists()
+
+
+def pool_space(pool: IpamPool) -> tuple[list[IPNetwork], list[IPNetwork]]:
+    """A pool's provisioned space and what is allocated in it, as the mirror knows them."""
+    facts = pool_facts(pool)
+    return facts.space, facts.used
+
+
+def new_pool_depth(source: IpamPool | None) -> int:
+    return rules.child_depth(pool_facts(source, with_space=False) if source else None)

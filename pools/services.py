@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from awsipam.rules import normalise_locale
 from pools import mirror
 from pools.aws import (
     AwsError,
@@ -24,7 +25,6 @@ from pools.aws import (
     pages,
 )
 from pools.models import IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope, PoolCreation
-from pools.rules import normalise_locale
 
 log = logging.getLogger(__name__)
 DESCRIBE_BATCH = 100  # pool ids per DescribeIpamPools call
@@ -97,6 +97,15 @@ class FirstCidr:
     def __bool__(self) -> bool:
         return bool(self.cidr) or self.netmask_length is not None
 
+    def request(self, pool_id: str) -> dict[str, Any]:
+        """The ProvisionIpamPoolCidr parameters (both members, if both were given)."""
+        params: dict[str, Any] = {"IpamPoolId": pool_id}
+        if self.cidr:
+            params["Cidr"] = self.cidr
+        if self.netmask_length is not None:
+            params["NetmaskLength"] = self.netmask_length
+        return params
+
 
 def pool_check_permissions(*, spec: PoolSpec) -> bool:
     """DryRun: True when AWS says the call would succeed; raises AwsNotAuthorised if not.
@@ -106,10 +115,9 @@ def pool_check_permissions(*, spec: PoolSpec) -> bool:
     try:
         call_aws(ec2_client().create_ipam_pool, DryRun=True, **spec.request())
     except AwsRefused as err:
-        if err.code == "DryRunOperation":
-            return True
-        raise
-    return True  # pragma: no cover - AWS always answers a DryRun with an error
+        if err.code != "DryRunOperation":
+            raise
+    return True
 
 
 def pool_create(
@@ -350,7 +358,7 @@ def allocation_release(*, allocation: IpamPoolAllocation) -> None:
         ec2_client().release_ipam_pool_allocation,
         IpamPoolId=allocation.pool.pool_id,
         IpamPoolAllocationId=allocation.allocation_id,
-        Cidr=allocation.cidr,
+        Cidr=str(allocation.cidr),
     )
     mirror.mark_missing(IpamPoolAllocation.objects.filter(pk=allocation.pk))
 
@@ -371,9 +379,7 @@ def _refresh_descendants(pool: IpamPool) -> None:
     level = [pool.pk]
     while level:
         children = list(
-            IpamPool.objects.filter(source_pool__in=level, missing_since__isnull=True).values_list(
-                "pk", "pool_id"
-            )
+            IpamPool.objects.live().filter(source_pool__in=level).values_list("pk", "pool_id")
         )
         ids += [pool_id for _, pool_id in children]
         level = [pk for pk, _ in children]

@@ -157,9 +157,7 @@ def _sync_space(client: Any, report: SyncReport, started: Any, progress: Progres
     cidr_counts = report.counts.setdefault("pool CIDRs", UpsertCounts())
     allocation_counts = report.counts.setdefault("allocations", UpsertCounts())
     pools = list(
-        IpamPool.objects.filter(missing_since__isnull=True, region=client.meta.region_name).only(
-            "id", "pool_id"
-        )
+        IpamPool.objects.live().filter(region=client.meta.region_name).only("id", "pool_id")
     )
 
     def fetch(pool: IpamPool) -> tuple[IpamPool, list[dict], list[dict]]:

@@ -17,16 +17,9 @@ from django.db.models import Count, IntegerField, Q, QuerySet, Value
 from django.db.models.functions import Cast, StrIndex, Substr
 from netaddr import IPNetwork
 
-from pools import addressing
-from pools.models import (
-    CidrState,
-    IpamPool,
-    IpamPoolAllocation,
-    IpamPoolCidr,
-    IpamScope,
-    State,
-)
-from pools.rules import MAX_POOL_DEPTH
+from awsipam import addressing
+from awsipam.constants import NETMASK_LIMITS
+from pools.models import IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope
 
 TREE_FIELDS = (
     "id",
@@ -45,9 +38,6 @@ TREE_FIELDS = (
 EXPAND_ALL_CAP = 2000
 SEARCH_CAP = 200
 MAX_OPEN = 1000  # pools a URL may open (each is a query parameter)
-LIVE_CIDR_STATES = (CidrState.PROVISIONED, CidrState.PENDING_PROVISION)
-USABLE_STATES = (State.CREATE_COMPLETE, State.MODIFY_COMPLETE)
-FAMILY_BITS = {"ipv4": 32, "ipv6": 128}
 
 
 @dataclass
@@ -105,30 +95,18 @@ class Node:
         ]
 
 
-def child_block(free: IPNetwork, min_netmask: int, max_netmask: int) -> IPNetwork | None:
-    """The block a child pool would take at the start of ``free``.
-
-    AWS takes a child's CIDR from its source pool within the source's allocation netmask
-    lengths: a free block wider than the minimum offers its first block of the minimum length;
-    one narrower than the maximum cannot hold a child.
-    """
-    if free.prefixlen > max_netmask:
-        return None
-    if free.prefixlen >= min_netmask:
-        return free
-    return IPNetwork((free.first, min_netmask), version=free.version)
-
-
 def create_here(pool: IpamPool, free: IPNetwork) -> IPNetwork | None:
     """The CIDR 'create a child pool here' proposes in ``free``, a free block of ``pool``; None
     when ``pool`` cannot take a child there (too deep, not ready, or the block too small)."""
-    if pool.depth >= MAX_POOL_DEPTH or pool.state not in USABLE_STATES:
+    if not pool.can_take_child:
         return None
-    return child_block(free, pool.allocation_min_netmask_length, pool.allocation_max_netmask_length)
+    return addressing.child_block(
+        free, pool.allocation_min_netmask_length, pool.allocation_max_netmask_length
+    )
 
 
 def scope_pools(scope: IpamScope) -> QuerySet[IpamPool]:
-    return IpamPool.objects.filter(scope=scope, missing_since__isnull=True).only(*TREE_FIELDS)
+    return IpamPool.objects.live().filter(scope=scope).only(*TREE_FIELDS)
 
 
 def _netmask_length() -> Cast:
@@ -152,19 +130,14 @@ def annotate(
         return nodes
     ids: Collection[int] | QuerySet = list(by_id) if selection is None else selection.values("id")
     for pool_id, cidr in (
-        IpamPoolCidr.objects.filter(
-            pool_id__in=ids, state__in=LIVE_CIDR_STATES, missing_since__isnull=True
-        )
-        .exclude(cidr="")
-        .values_list("pool_id", "cidr")
+        IpamPoolCidr.objects.holding_space().filter(pool_id__in=ids).values_list("pool_id", "cidr")
     ):
-        by_id[pool_id].cidrs.append(IPNetwork(cidr))
+        by_id[pool_id].cidrs.append(cidr)
     # Use, summed in the database by netmask length: a row per pool and length, not per
     # allocation, whatever the number of allocations.
     for pool_id, length, count in (
-        IpamPoolAllocation.objects.filter(
-            pool_id__in=ids, missing_since__isnull=True, cidr__contains="/"
-        )
+        IpamPoolAllocation.objects.live()
+        .filter(pool_id__in=ids, cidr__contains="/")
         .annotate(length=_netmask_length())
         .values("pool_id", "length")
         .annotate(n=Count("id"))
@@ -172,17 +145,20 @@ def annotate(
         .values_list("pool_id", "length", "n")
     ):
         node = by_id[pool_id]
-        node.used += count << (FAMILY_BITS[node.pool.address_family] - length)
+        node.used += count << (NETMASK_LIMITS[node.pool.address_family] - length)
     opened = [pk for pk in open_ids if pk in by_id]
     for pk in opened:
         by_id[pk].allocations = []
     if opened:
-        for pool_id, cidr in IpamPoolAllocation.objects.filter(
-            pool_id__in=opened, missing_since__isnull=True
-        ).values_list("pool_id", "cidr"):
-            by_id[pool_id].allocations.append(IPNetwork(cidr))
+        for pool_id, cidr in (
+            IpamPoolAllocation.objects.live()
+            .filter(pool_id__in=opened)
+            .values_list("pool_id", "cidr")
+        ):
+            by_id[pool_id].allocations.append(cidr)
     for source_id, count in (
-        IpamPool.objects.filter(source_pool_id__in=ids, missing_since__isnull=True)
+        IpamPool.objects.live()
+        .filter(source_pool_id__in=ids)
         .values("source_pool_id")
         .annotate(n=Count("id"))
         .order_by()
@@ -215,7 +191,7 @@ def build(scope: IpamScope, open_ids: Iterable[str] = ()) -> list[Node]:
     if open_ids:
         below = list(
             scope_pools(scope).filter(
-                source_pool__pool_id__in=open_ids, source_pool__missing_since__isnull=True
+                source_pool__pool_id__in=open_ids, source_pool__missing_since=None
             )
         )
     return _assemble([*tops, *below], {pool.id for pool in tops}, open_ids)
@@ -260,9 +236,7 @@ def search(scope: IpamScope, query: str, cap: int = SEARCH_CAP) -> tuple[list[No
     """
     query = query.strip()
     tagged = IpamPool.objects.filter(tag_rows__value__icontains=query).values("id")
-    with_cidr = IpamPoolCidr.objects.filter(
-        cidr__startswith=query, missing_since__isnull=True
-    ).values("pool_id")
+    with_cidr = IpamPoolCidr.objects.live().filter(cidr__startswith=query).values("pool_id")
     matches = list(
         scope_pools(scope)
         .filter(
@@ -295,7 +269,7 @@ def search(scope: IpamScope, query: str, cap: int = SEARCH_CAP) -> tuple[list[No
 
 def children_of(pool: IpamPool) -> Node:
     """One pool with its children and free space: the answer to expanding a node."""
-    children = IpamPool.objects.filter(source_pool=pool, missing_since__isnull=True)
+    children = IpamPool.objects.live().filter(source_pool=pool)
     selection = IpamPool.objects.filter(Q(pk=pool.pk) | Q(pk__in=children.values("pk")))
     nodes = annotate([pool, *children.only(*TREE_FIELDS)], {pool.id}, selection)
     parent = nodes[0]

@@ -10,6 +10,8 @@ urlpatterns = [
     path("scopes/<str:scope_id>/", views.scope_detail, name="scope_detail"),
     path("scopes/<str:scope_id>/tree/<str:pool_id>/", views.tree_children, name="tree_children"),
     path("pools/new/", views.pool_new, name="pool_new"),
+    path("pools/new/validate/", views.pool_validate, name="pool_validate"),
+    path("pools/new/tag-rows/<str:prefix>/", views.pool_tag_rows, name="pool_tag_rows"),
     path("pools/new/source-pools/", views.pool_source_search, name="pool_source_search"),
     path(
         "pools/new/check-permissions/", views.pool_check_permissions, name="pool_check_permissions"

@@ -8,14 +8,22 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pools import selectors, services, tree
 from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable
-from pools.forms import PoolForm, ProvisionCidrForm, source_pool_suggestions
+from pools.forms import (
+    TAG_PREFIXES,
+    PoolForm,
+    ProvisionCidrForm,
+    live_form,
+    source_pool_label,
+    with_extra_tag_row,
+)
 from pools.models import AddressFamily, IpamPool, IpamScope
+from pools.poolplan import pool_plan
 
 # A change in the key field re-renders these parts of the form (never the field being typed in).
 DEPENDENT_PARTS = {
@@ -116,7 +124,9 @@ def pool_map(request: HttpRequest, pool_id: str) -> HttpResponse:
 def _initial(query: QueryDict) -> dict[str, Any]:
     """Prefill from the link that opened the form: a scope, a source pool, a free block."""
     initial: dict[str, Any] = {}
-    source = IpamPool.objects.select_related("scope").filter(pool_id=query.get("source")).first()
+    source = (
+        IpamPool.objects.live().select_related("scope").filter(pool_id=query.get("source")).first()
+    )
     if source is not None:
         initial.update(
             scope=source.scope,
@@ -124,7 +134,7 @@ def _initial(query: QueryDict) -> dict[str, Any]:
             address_family=source.address_family,
             locale=source.locale,
         )
-    elif scope := IpamScope.objects.filter(scope_id=query.get("scope")).first():
+    elif scope := selectors.live_scopes().filter(scope_id=query.get("scope")).first():
         initial["scope"] = scope
     if query.get("family") in ("ipv4", "ipv6"):
         initial["address_family"] = query["family"]
@@ -133,30 +143,16 @@ def _initial(query: QueryDict) -> dict[str, Any]:
     return initial
 
 
-def _with_extra_tag_row(data: QueryDict, prefix: str) -> QueryDict:
-    data = data.copy()
-    key = f"{prefix}-TOTAL_FORMS"
-    data[key] = str(int(data.get(key) or 0) + 1)
-    return data
+def _form_page(request: HttpRequest, form: PoolForm, template: str = "pools/pool_form.html"):
+    return render(request, template, {"form": form, "plan": pool_plan(**form.plan_inputs())})
 
 
 @permission_required("pools.add_ipampool", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def pool_new(request: HttpRequest) -> HttpResponse:
-    template = "pools/pool_form.html"
     if request.method == "GET":
-        return render(request, template, {"form": PoolForm(initial=_initial(request.GET))})
-
-    if request.POST.get("_add_row") in ("tag", "arts"):
-        prefix = request.POST["_add_row"]
-        form = PoolForm(_with_extra_tag_row(request.POST, prefix))
-        partial = f"#{prefix}-rows" if request.htmx else ""
-        return render(request, template + partial, {"form": form})
-
+        return _form_page(request, PoolForm(initial=_initial(request.GET)))
     form = PoolForm(request.POST)
-    if request.htmx and request.POST.get("_live") is not None:
-        return _live_validation(request, form)
-
     if form.is_valid():
         try:
             pool = services.pool_create(
@@ -169,34 +165,54 @@ def pool_new(request: HttpRequest) -> HttpResponse:
             _explain_aws_error(form, err)
         else:
             return redirect("pool_detail", pool_id=pool.pool_id)
-    return render(request, template, {"form": form})
+    return _form_page(request, form)
+
+
+@permission_required("pools.add_ipampool", raise_exception=True)
+@require_POST
+def pool_validate(request: HttpRequest) -> HttpResponse:
+    """Live validation as the user types: errors for every field and the plan, swapped in out
+    of band (inputs are never replaced). ``_live`` names the field that changed."""
+    trigger = request.POST.get("_live", "")
+    form = live_form(request.POST, trigger)
+    form.is_valid()
+    form.drop_premature_errors(typing_in=trigger)
+    return render(
+        request,
+        "pools/pool_form.html#live",
+        {
+            "form": form,
+            "plan": pool_plan(**form.plan_inputs()),
+            "parts": DEPENDENT_PARTS.get(trigger, set()),
+            "trigger": trigger,
+        },
+    )
+
+
+@permission_required("pools.add_ipampool", raise_exception=True)
+@require_POST
+def pool_tag_rows(request: HttpRequest, prefix: str) -> HttpResponse:
+    """The form with one more row of tags (``tag``) or allocation resource tags (``arts``):
+    the rows alone for htmx, the whole page otherwise."""
+    if prefix not in TAG_PREFIXES:
+        raise Http404("No such tags.")
+    form = PoolForm(with_extra_tag_row(request.POST, prefix))
+    if request.htmx:
+        return render(request, f"pools/pool_form.html#{prefix}-rows", {"form": form})
+    return _form_page(request, form)
 
 
 @permission_required("pools.add_ipampool", raise_exception=True)
 @require_GET
 def pool_source_search(request: HttpRequest) -> HttpResponse:
     """Suggestions for the source pool search box of a scope with many pools."""
-    scope = IpamScope.objects.filter(scope_id=request.GET.get("scope", "")).first()
+    scope = selectors.live_scopes().filter(scope_id=request.GET.get("scope", "")).first()
     family = request.GET.get("address_family", "")
     if family not in AddressFamily.values:
         family = AddressFamily.IPV4
-    suggestions = source_pool_suggestions(scope, family, request.GET.get("source_pool", ""))
+    pools = selectors.source_pool_suggestions(scope, family, request.GET.get("source_pool", ""))
+    suggestions = [(pool.pool_id, source_pool_label(pool)) for pool in pools]
     return render(request, "pools/_source_pool_options.html", {"suggestions": suggestions})
-
-
-def _live_validation(request: HttpRequest, form: PoolForm) -> HttpResponse:
-    """Errors for every field, swapped in out of band; inputs are never replaced."""
-    trigger = request.POST.get("_live", "")
-    parts = DEPENDENT_PARTS.get(trigger, set())
-    if trigger in ("scope", "address_family"):
-        form.drop_unoffered_source()
-    if trigger == "source_pool":
-        form.adopt_source_locale()
-    form.is_valid()
-    form.drop_premature_errors(typing_in=trigger)
-    return render(
-        request, "pools/pool_form.html#live", {"form": form, "parts": parts, "trigger": trigger}
-    )
 
 
 def _explain_aws_error(form: PoolForm, err: AwsError) -> None:
@@ -207,7 +223,7 @@ def _explain_aws_error(form: PoolForm, err: AwsError) -> None:
     elif isinstance(err, AwsNotAuthorised):
         form.add_aws_error(None, err.message, err.code)
     elif err.code == "IdempotentParameterMismatch":
-        form.renew_client_token()
+        form.next_client_token = services.new_client_token()
         form.add_aws_error(
             None,
             "This form was already submitted with other values. Check them and submit again.",
@@ -270,8 +286,8 @@ def pool_provision(request: HttpRequest, pool_id: str) -> HttpResponse:
         try:
             cidr = services.pool_provision_cidr(
                 pool=pool,
-                cidr=form.cleaned_data["cidr"],
-                netmask_length=form.cleaned_data.get("netmask_length"),
+                cidr=form.space().cidr,
+                netmask_length=form.space().netmask_length,
                 client_token=form.cleaned_data["client_token"],
             )
         except AwsError as err:

@@ -12,10 +12,11 @@ from pools.aws.embedded import use_simulator
 
 @pytest.fixture(autouse=True)
 def sim(settings) -> ipamsim.Simulator:
-    """The local endpoint the app's EC2 client talks to during this test (no create delay)."""
+    """The local endpoint the app's EC2 client talks to during this test (no create delay;
+    the account's quota of IPAMs per Region raised, so a test may make several)."""
     settings.IPAM_BACKEND = "embedded"
     settings.IPAM_REGION = "us-east-1"
-    simulator = ipamsim.Simulator(ipamsim.Config(create_delay=0))
+    simulator = ipamsim.Simulator(ipamsim.Config(create_delay=0, max_ipams_per_region=10))
     use_simulator(simulator)
     reset_clients()
     yield simulator

@@ -9,6 +9,8 @@ import boto3
 from botocore.config import Config
 from django.conf import settings
 
+from pools.aws.embedded import embedded_client
+
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 
@@ -37,8 +39,6 @@ def ec2_client() -> Any:
 
 def _make_client() -> Any:
     if settings.IPAM_BACKEND == "embedded":
-        from pools.aws.embedded import embedded_client
-
         return embedded_client(client_config())
     return boto3.session.Session().client("ec2", config=client_config())
 

@@ -27,9 +27,14 @@ def simulator() -> ipamsim.Simulator:
             state = settings.IPAM_EMBEDDED_STATE or None
             if state and state != ":memory:":
                 Path(state).parent.mkdir(parents=True, exist_ok=True)
+            quotas = settings.IPAM_QUOTAS
             config = ipamsim.Config(
                 default_region=settings.IPAM_REGION,
                 create_delay=settings.IPAM_EMBEDDED_CREATE_DELAY,
+                max_ipams_per_region=quotas["ipams_per_region"],
+                max_scopes_per_ipam=quotas["scopes_per_ipam"],
+                max_pools_per_scope=quotas["pools_per_scope"],
+                max_cidrs_per_pool=quotas["cidrs_per_pool"],
             )
             _simulator = ipamsim.Simulator(config, state_path=state)
             if settings.IPAM_EMBEDDED_SEED:

@@ -22,7 +22,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from pools.rules import NETMASK_LIMITS
+from awsipam.constants import NETMASK_LIMITS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -163,6 +163,8 @@ def member_for(
         return next((m for m in MEMBER_FOR_CODE[code] if fits(m)), None)
     if named := named_parameter(message):
         return named
+    if quoted := _quoted_member(message, params or {}, fits):
+        return quoted
     text = message.lower().replace(" ", "") if code.startswith("Invalid") else ""
     spaced = message.lower()
     for words, member in MEMBER_FOR_WORDS:
@@ -171,6 +173,21 @@ def member_for(
                 return _netmask_out_of_range(params) or member
             return member
     return None
+
+
+def _quoted_member(message: str, params: Mapping[str, Any], fits: Callable[[str], bool]):
+    """The member whose value the message quotes (``10.0.0.0/16 overlaps ...``), if one does;
+    short values (``ipv4``) are words of the message as often as quotes."""
+    for member, value in params.items():
+        if member in _NEVER_QUOTED or not (isinstance(value, str) and len(value) >= 8):
+            continue
+        if fits(member) and value in message:
+            return member
+    return None
+
+
+# Ids of the object the request is about: a message naming them says nothing of a field.
+_NEVER_QUOTED = frozenset({"ClientToken", "IpamPoolId", "IpamScopeId", "IpamId"})
 
 
 def operation_members(func: Callable[..., Any]) -> frozenset[str] | None:

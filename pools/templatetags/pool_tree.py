@@ -17,9 +17,9 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from awsipam.constants import MAX_POOL_DEPTH
 from pools.addressmap import AddressMap
 from pools.models import AddressFamily
-from pools.rules import MAX_POOL_DEPTH
 from pools.tree import FreeBlock, Node, tree_url
 
 register = template.Library()

@@ -24,11 +24,19 @@
     if (group) group.classList.toggle("has-error", !!region.textContent.trim());
   });
 
+  // Live validation tells the server which field changed (a static listener, so the page
+  // needs no eval-style hx-vals under its Content Security Policy).
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt.matches("form[data-live]")) return;
+    var trigger = event.detail.triggeringEvent;
+    event.detail.parameters._live = (trigger && trigger.target && trigger.target.name) || "";
+  });
+
   // "Add a tag" replaces its rows, button included: give the focus to the new row's key.
   var addedRows = null;
   document.addEventListener("click", function (event) {
-    var button = event.target.closest("button[name=_add_row]");
-    if (button) addedRows = button.value;
+    var button = event.target.closest("button[data-add-row]");
+    if (button) addedRows = button.dataset.addRow;
   });
   document.body.addEventListener("htmx:afterSettle", function () {
     if (!addedRows) return;

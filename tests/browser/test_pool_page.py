@@ -21,7 +21,7 @@ def test_a_refused_delete_is_explained_and_a_cascade_goes_through(app: App, shot
     page.get_by_text("Delete this pool…").click()
     button = page.get_by_role("button", name=f"Delete {pool.pool_id}")
     button.dblclick()
-    expect(page.locator("#delete-error")).to_contain_text("has child pools")
+    expect(page.locator("#delete-error")).to_contain_text("child pools in the pool")
     expect(
         page.get_by_label("Also delete its child pools, CIDRs and allocations")
     ).not_to_be_checked()

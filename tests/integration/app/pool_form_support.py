@@ -82,7 +82,7 @@ def form_data(
 
 def live(client: Client, data: dict[str, str], trigger: str, **extra: Any) -> Answer:
     """Post the form as htmx's live validation does after ``trigger`` changed."""
-    response = client.post("/pools/new/", {**data, "_live": trigger}, **HX, **extra)
+    response = client.post("/pools/new/validate/", {**data, "_live": trigger}, **HX, **extra)
     assert response.status_code == 200, response.content[:500]
     return Answer.of(response.content.decode())
 

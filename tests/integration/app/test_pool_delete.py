@@ -52,7 +52,7 @@ def test_a_refusal_is_shown_with_the_choice_kept(deleter, private_scope):
     assert response.status_code == 200
     html = response.content.decode()
     assert "AWS did not delete this pool" in html
-    assert "has child pools" in html
+    assert "child pools in the pool" in html
     assert "<details open>" in html
     assert 'name="cascade" id="id_cascade" aria-describedby="cascade-help" >' in html
     pool.refresh_from_db()

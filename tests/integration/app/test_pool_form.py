@@ -123,8 +123,9 @@ def test_every_input_has_a_visible_label_and_describes_itself(
 ) -> None:
     """On a public-scope IPv6 form with a tag row in each list: every control shown."""
     data = form_data(public_scope, address_family="ipv6", tags={"Name": "x"})
-    data.update({"arts-TOTAL_FORMS": "1", "arts-0-key": "env", "_add_row": "arts"})
-    answer = Answer.of(editor.post(reverse("pool_new"), data).content.decode())  # no JS
+    data.update({"arts-TOTAL_FORMS": "1", "arts-0-key": "env"})
+    added = editor.post(reverse("pool_tag_rows", args=["arts"]), data)  # no JS
+    answer = Answer.of(added.content.decode())
     assert answer.by_id("id_arts-1-key") is not None
     labels = [e for e in answer.elements if e.tag == "label"]
     labelled = {label.attrs.get("for") for label in labels}
@@ -152,7 +153,7 @@ def test_live_validation_is_debounced_and_a_newer_request_replaces_an_older_one(
     editor: Client,
 ) -> None:
     form = page(editor, reverse("pool_new"))["pool-form"]
-    assert form.attrs["hx-post"] == reverse("pool_new")
+    assert form.attrs["hx-post"] == reverse("pool_validate")
     assert "input delay:" in form.attrs["hx-trigger"]
     assert form.attrs["hx-sync"] == "this:replace"
     assert form.attrs["hx-swap"] == "none", "answers only swap parts out of band"
@@ -166,7 +167,7 @@ def test_anonymous_users_are_sent_to_log_in(client: Client, private_scope: IpamS
     for response in (
         client.get(reverse("pool_new")),
         client.post(reverse("pool_new"), form_data(private_scope)),
-        client.post(reverse("pool_new"), form_data(private_scope, _live="scope"), **HX),
+        client.post(reverse("pool_validate"), form_data(private_scope, _live="scope"), **HX),
     ):
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
@@ -176,7 +177,10 @@ def test_users_without_the_permission_get_403(viewer: Client, private_scope: Ipa
     data = form_data(private_scope)
     assert viewer.get(reverse("pool_new")).status_code == 403
     assert viewer.post(reverse("pool_new"), data).status_code == 403
-    assert viewer.post(reverse("pool_new"), {**data, "_live": "scope"}, **HX).status_code == 403
+    assert (
+        viewer.post(reverse("pool_validate"), {**data, "_live": "scope"}, **HX).status_code == 403
+    )
+    assert viewer.post(reverse("pool_tag_rows", args=["tag"]), data).status_code == 403
     assert viewer.post(reverse("pool_check_permissions"), data, **HX).status_code == 403
     assert IpamPool.objects.count() == 11
 
@@ -301,7 +305,7 @@ RULES: list[tuple[str, dict[str, Any], str, str, str]] = [
         {"first_cidr": "10.0.8.0/24", "first_netmask_length": 24},
         "first_netmask_length",
         "id_first_netmask_length_error",
-        "cidr_and_netmask",
+        "cidr_and_netmask_given",
     ),
     (
         "",
@@ -464,7 +468,7 @@ def test_a_source_pool_without_provisioned_space(editor: Client, private_scope: 
     answer = live(
         editor, form_data(private_scope, source=parent, first_cidr="10.4.0.0/24"), "first_cidr"
     )
-    assert answer.field_codes("first_cidr") == ["source_pool_has_no_space"]
+    assert answer.field_codes("first_cidr") == ["cidr_outside_pool_space"]
 
 
 @pytest.mark.parametrize(
@@ -642,8 +646,9 @@ def test_live_validation_reads_only_the_database(
     )
     # session, user, permissions (4); scope and source pool, looked up once each for the
     # plan and once by their fields (4); the source pool's CIDRs and allocations (2); how many
-    # source pools the scope offers, and those choices re-rendered for the new scope (2).
-    with django_assert_max_num_queries(12):
+    # source pools the scope offers, and those choices re-rendered for the new scope (2); how
+    # many pools the scope has, for AWS's quota (1).
+    with django_assert_max_num_queries(13):
         answer = live(editor, data, "scope")
     assert answer.field_codes("first_cidr") == ["cidr_overlaps_allocation"]
     assert answer.parts == {
@@ -665,14 +670,14 @@ def test_live_validation_needs_the_csrf_token(
     client = Client(enforce_csrf_checks=True)
     client.force_login(grant_add_pool(django_user_model.objects.create_user("csrf")))
     data = form_data(private_scope, allocation_min_netmask_length=28)
-    refused = client.post(reverse("pool_new"), {**data, "_live": "locale"}, **HX)
+    refused = client.post(reverse("pool_validate"), {**data, "_live": "locale"}, **HX)
     assert refused.status_code == 403
 
     html = client.get(reverse("pool_new")).content.decode()
     body = next(e for e in Answer.of(html).elements if e.tag == "body")
     token = body.attrs["hx-headers"].split('"x-csrftoken": "')[1].split('"')[0]
     accepted = client.post(
-        reverse("pool_new"), {**data, "_live": "locale"}, HTTP_X_CSRFTOKEN=token, **HX
+        reverse("pool_validate"), {**data, "_live": "locale"}, HTTP_X_CSRFTOKEN=token, **HX
     )
     assert accepted.status_code == 200
     checked = client.post(reverse("pool_check_permissions"), data, **HX)

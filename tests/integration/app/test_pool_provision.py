@@ -86,20 +86,47 @@ def test_a_top_level_pool_has_no_netmask_field_and_needs_a_cidr(changer):
     html = provision(changer, pool).content.decode()
 
     assert 'name="provision-netmask_length"' not in html
-    assert "Give a CIDR" in field_error(html, "cidr")
+    assert "exactly one of Cidr and NetmaskLength" in field_error(html, "cidr")
 
 
-def test_aws_refusal_lands_on_the_field_and_the_next_try_is_new(changer):
+def test_a_cidr_outside_the_source_is_refused_before_aws_is_asked(changer, sim):
     pool = IpamPool.objects.get(name="us-west-2")
     outside = "192.168.0.0/16"  # not in the source pool's space
+    calls = count_calls(sim)
 
     html = provision(changer, pool, token="first", cidr=outside).content.decode()
 
-    assert field_error(html, "cidr")
+    assert "not inside a provisioned CIDR" in field_error(html, "cidr")
     assert f'value="{outside}"' in html
+    token = re.search(r'name="provision-client_token" value="([^"]+)"', html)[1]
+    assert token == "first", "AWS never saw it: the same request may go again"
+    assert calls == []
+    assert pool.cidrs.count() == 1
+
+
+def test_aws_refusal_lands_on_the_field_and_the_next_try_is_new(changer, sim):
+    pool = IpamPool.objects.get(name="us-west-2")
+    source = pool.source_pool
+    free = sim.call(
+        "AllocateIpamPoolCidr", IpamPoolId=source.pool_id, NetmaskLength=16, PreviewNextCidr=True
+    )["IpamPoolAllocation"]["Cidr"]
+    # Taken in AWS since the mirror last looked: the check here passes, AWS refuses.
+    sim.call("AllocateIpamPoolCidr", IpamPoolId=source.pool_id, Cidr=free)
+
+    html = provision(changer, pool, token="first", cidr=free).content.decode()
+
+    assert "overlaps" in field_error(html, "cidr")
+    assert f'value="{free}"' in html
     token = re.search(r'name="provision-client_token" value="([^"]+)"', html)[1]
     assert token != "first"
     assert pool.cidrs.count() == 1
+
+
+def count_calls(sim):
+    calls = []
+    handle = sim.handle
+    sim.handle = lambda *args: calls.append(args) or handle(*args)
+    return calls
 
 
 def test_aws_unreachable_is_reported_not_a_500(changer, sim):

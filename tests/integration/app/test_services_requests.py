@@ -236,7 +236,7 @@ def test_provision_allocate_release_and_delete_requests(stub, demo):
         {
             "IpamPoolId": pool.pool_id,
             "IpamPoolAllocationId": allocation.allocation_id,
-            "Cidr": allocation.cidr,
+            "Cidr": str(allocation.cidr),
         },
     )
     stub.add_response(

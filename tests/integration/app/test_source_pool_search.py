@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import Client
 
-from pools import forms
+from pools import forms, selectors
 from pools.models import IpamPool, IpamScope
 from pools.sync import sync_all
 from tests.integration.app.pool_form_support import HX, form_data, live
@@ -67,7 +67,7 @@ def test_suggestions_stay_in_the_scope_and_family_and_are_few(editor, private_sc
     assert [label.split(" (")[0] for _, label in ipv6] == ["ula-v6"]
     assert suggestions(editor, scope="ipam-scope-unknown") == []
     assert suggestions(editor, scope=private_scope.scope_id, source_pool="no such pool") == []
-    for n in range(forms.SOURCE_SUGGESTIONS):
+    for n in range(selectors.SOURCE_SUGGESTIONS):
         sim.call(
             "CreateIpamPool",
             IpamScopeId=private_scope.scope_id,
@@ -75,7 +75,7 @@ def test_suggestions_stay_in_the_scope_and_family_and_are_few(editor, private_sc
             Description=f"extra {n}",
         )
     sync_all(include_space=False)
-    assert len(suggestions(editor, scope=private_scope.scope_id)) == forms.SOURCE_SUGGESTIONS
+    assert len(suggestions(editor, scope=private_scope.scope_id)) == selectors.SOURCE_SUGGESTIONS
 
 
 def test_suggestions_need_the_right_to_create_pools(client, django_user_model, private_scope):

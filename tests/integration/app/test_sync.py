@@ -142,7 +142,7 @@ def test_what_aws_no_longer_has_is_marked_not_deleted(sim, demo):
         "ReleaseIpamPoolAllocation",
         IpamPoolId=allocation.pool.pool_id,
         IpamPoolAllocationId=allocation.allocation_id,
-        Cidr=allocation.cidr,
+        Cidr=str(allocation.cidr),
     )
 
     report = sync_all()

@@ -1,0 +1,101 @@
+"""The app's pre-flight checks: AWS's rules (:mod:`awsipam.rules`) over what the mirror knows.
+
+Each function takes the request the app is about to send, as boto3 takes it, and returns
+every rule it breaks; nothing here calls AWS. The forms show the violations next to their
+fields (:func:`pools.forms.add_violations`); :func:`check` serves callers that have only the
+request (tests, scripts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from awsipam import rules
+from awsipam.catalog import Violation
+from pools import selectors
+from pools.models import IpamPool, IpamScope
+
+Request = Mapping[str, Any]
+
+
+def create_pool(
+    request: Request,
+    *,
+    scope: IpamScope,
+    source: IpamPool | None,
+    first_cidr: Request | None = None,
+) -> tuple[list[Violation], list[Violation]]:
+    """The CreateIpamPool's violations, and those of the ProvisionIpamPoolCidr of its first
+    CIDR (``first_cidr``, judged as if the pool existed; none if not given)."""
+    scope_facts = selectors.scope_facts(scope, with_top_level=bool(first_cidr) and not source)
+    source_facts = selectors.pool_facts(source, with_space=bool(first_cidr)) if source else None
+    quotas = selectors.quotas()
+    created = rules.check_create_ipam_pool(
+        request, scope=scope_facts, source=source_facts, quotas=quotas
+    )
+    if not first_cidr:
+        return created, []
+    pool = rules.new_pool_facts(request, scope=scope_facts, source=source_facts)
+    provisioned = rules.check_provision_ipam_pool_cidr(
+        first_cidr, pool=pool, source=source_facts, scope=scope_facts, quotas=quotas
+    )
+    return created, provisioned
+
+
+def provision(request: Request, *, pool: IpamPool) -> list[Violation]:
+    source = pool.source_pool
+    return rules.check_provision_ipam_pool_cidr(
+        request,
+        pool=selectors.pool_facts(pool),
+        source=selectors.pool_facts(source) if source else None,
+        scope=selectors.scope_facts(pool.scope, with_top_level=source is None),
+        quotas=selectors.quotas(),
+    )
+
+
+def allocate(request: Request, *, pool: IpamPool) -> list[Violation]:
+    return rules.check_allocate_ipam_pool_cidr(request, pool=selectors.pool_facts(pool))
+
+
+def release(request: Request, *, pool: IpamPool) -> list[Violation]:
+    return rules.check_release_ipam_pool_allocation(request, pool=selectors.pool_facts(pool))
+
+
+def deprovision(request: Request, *, pool: IpamPool) -> list[Violation]:
+    return rules.check_deprovision_ipam_pool_cidr(request, pool=selectors.pool_facts(pool))
+
+
+def modify(request: Request, *, pool: IpamPool) -> list[Violation]:
+    return rules.check_modify_ipam_pool(request, pool=selectors.pool_facts(pool, with_space=False))
+
+
+def delete(request: Request, *, pool: IpamPool) -> list[Violation]:
+    facts = selectors.pool_facts(pool, with_children=True)
+    return rules.check_delete_ipam_pool(request, pool=facts)
+
+
+_BY_POOL = {
+    "ProvisionIpamPoolCidr": provision,
+    "AllocateIpamPoolCidr": allocate,
+    "ReleaseIpamPoolAllocation": release,
+    "DeprovisionIpamPoolCidr": deprovision,
+    "ModifyIpamPool": modify,
+    "DeleteIpamPool": delete,
+}
+ACTIONS = frozenset({"CreateIpamPool", *_BY_POOL})
+
+
+def check(action: str, request: Request) -> list[Violation]:
+    """The violations of ``request`` for ``action``, looking its scope or pool up by id.
+
+    Raises ``DoesNotExist`` for an id the mirror does not have (AWS's ``...NotFound``).
+    """
+    if action == "CreateIpamPool":
+        scope = selectors.live_scopes().get(scope_id=request["IpamScopeId"])
+        source = None
+        if "SourceIpamPoolId" in request:
+            source = selectors.pool_with_space().live().get(pool_id=request["SourceIpamPoolId"])
+        return create_pool(request, scope=scope, source=source)[0]
+    pool = selectors.pool_with_space().live().get(pool_id=request["IpamPoolId"])
+    return _BY_POOL[action](request, pool=pool)
