@@ -93,5 +93,7 @@ ENDED_POOL_STATES = frozenset({PoolState.CREATE_FAILED, *DELETED_STATES})
 SPACE_CIDR_STATES = frozenset({CidrState.PROVISIONED, CidrState.FAILED_DEPROVISION})
 # CIDRs that hold space: those, and those on their way to it.
 LIVE_CIDR_STATES = frozenset({CidrState.PENDING_PROVISION, *SPACE_CIDR_STATES})
+# CIDRs AWS gave up on, with a FailureReason.
+FAILED_CIDR_STATES = frozenset({CidrState.FAILED_PROVISION, CidrState.FAILED_DEPROVISION})
 # CIDRs AWS is still working on.
 SETTLING_CIDR_STATES = frozenset({CidrState.PENDING_PROVISION, CidrState.PENDING_DEPROVISION})

@@ -94,6 +94,12 @@ def can_take_child(state: str, depth: int) -> bool:
     return state in USABLE_POOL_STATES and depth < constants.MAX_POOL_DEPTH
 
 
+def allows_netmask(pool: PoolFacts, length: int) -> bool:
+    """Whether ``pool`` hands out blocks of ``length`` (its allocation netmask rules)."""
+    low, high = pool.netmask_range
+    return low <= length <= high
+
+
 def new_pool_locale(request: Request, source: PoolFacts | None) -> str | None:
     """The locale a created pool gets: a VPC's planned space takes its source pool's (rule 22)."""
     if request.get("SourceResource") and source is not None and source.locale is not None:
@@ -675,7 +681,7 @@ def _check_from_source(
         )
         return [found] if found else []
     length = request["NetmaskLength"]
-    if not low <= length <= high:
+    if not allows_netmask(source, length):
         return [
             violation(
                 "cidr_netmask_outside_pool_rules",
@@ -772,7 +778,7 @@ def check_allocate_ipam_pool_cidr(request: Request, *, pool: PoolFacts) -> list[
             pool_label="the pool",
         )
         return [found] if found else []
-    if not low <= length <= high:
+    if not allows_netmask(pool, length):
         return [
             violation(
                 "cidr_netmask_outside_pool_rules",

@@ -49,14 +49,15 @@ def pool_plan(
     }
     if source is None:
         return Plan(**plan)
-    space, used = selectors.pool_space(source)
-    low, high = source.allocation_min_netmask_length, source.allocation_max_netmask_length
+    facts = selectors.pool_facts(source)
+    space, used = facts.space, facts.used
+    low, high = facts.netmask_range
     if wanted_length is None:  # nothing typed yet: suggest the source's default size
         natural = space[0].prefixlen + 1 if space else low
-        default = source.allocation_default_netmask_length
+        default = facts.default_netmask
         wanted_length = default if default is not None else min(high, max(low, natural))
     suggestion = None
-    if low <= wanted_length <= high:
+    if rules.allows_netmask(facts, wanted_length):
         suggestion = addressing.lowest_free_block(space, used, wanted_length)
     free = addressing.free_blocks(space, used)[:FREE_BLOCKS_SHOWN]
     return Plan(

@@ -206,11 +206,5 @@ def has_more_than(queryset: QuerySet, limit: int) -> bool:
     return queryset[limit : limit + 1].exists()
 
 
-def pool_space(pool: IpamPool) -> tuple[list[IPNetwork], list[IPNetwork]]:
-    """A pool's provisioned space and what is allocated in it, as the mirror knows them."""
-    facts = pool_facts(pool)
-    return facts.space, facts.used
-
-
 def new_pool_depth(source: IpamPool | None) -> int:
     return rules.child_depth(pool_facts(source, with_space=False) if source else None)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from awsipam import addressing, rules
-from awsipam.choices import AllocationResourceType, CidrState
+from awsipam.choices import FAILED_CIDR_STATES, AllocationResourceType, CidrState
 from ipamsim import listing, state
 from ipamsim.context import Context, operation
 
 CIDR_FILTERS = {"cidr": listing.member("Cidr"), "state": listing.member("State")}
-FAILED_STATES = frozenset({CidrState.FAILED_PROVISION, CidrState.FAILED_DEPROVISION})
 
 
 @operation("ProvisionIpamPoolCidr")
@@ -70,7 +69,7 @@ def get_ipam_pool_cidrs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_failure(cidr: dict[str, Any]) -> dict[str, Any]:
-    if cidr["State"] in FAILED_STATES:
+    if cidr["State"] in FAILED_CIDR_STATES:
         return cidr | {"FailureReason": cidr["_failure_reason"]}
     return cidr
 
