@@ -45,7 +45,9 @@ def pool_plan(
         "operating_regions": tuple(scope.ipam.operating_regions),
         "scope_type": scope.scope_type,
         "source_locale": source.locale if source else "",
-        "netmask_range": rules.effective_netmask_range(family, min_netmask, max_netmask),
+        "netmask_range": None
+        if rules.check_netmask_lengths(family, min_netmask, max_netmask, None)
+        else rules.effective_netmask_range(family, min_netmask, max_netmask),
     }
     if source is None:
         return Plan(**plan)
