@@ -31,3 +31,7 @@ AMAZON_IPV6_CIDRS_PER_POOL = 1  # [model] CreateIpamPool PublicIpSource document
 # Where Amazon-provided IPv6 space comes from: [choice] (AWS assigns it; any block will do).
 AMAZON_PUBLIC_IPV6_SPACE = IPNetwork("2600:1f00::/24")
 AMAZON_PRIVATE_IPV6_SPACE = IPNetwork("fd00::/8")  # [choice] ULA space, for C4
+
+# The characters of an AWS resource id (``ipam-pool-0123abcd...``); ``_`` too, which no id
+# has but URL templates use as placeholders. [aws]
+AWS_ID_PATTERN = "[A-Za-z0-9_-]{1,128}"

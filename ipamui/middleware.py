@@ -1,10 +1,11 @@
-"""Login for every page, as Django's ``LoginRequiredMiddleware`` does it."""
+"""Login for every page, as Django's ``LoginRequiredMiddleware`` does it; no NUL in a query."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 
 
@@ -16,3 +17,24 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
         if hasattr(view_func, "admin_site") or hasattr(view_func, "model_admin"):
             return reverse("admin:login")
         return super().get_login_url(view_func)
+
+
+class RefuseNulInQueryMiddleware:
+    """A query string with a NUL character is refused with 400, before any view reads it.
+
+    No database column can hold NUL (PostgreSQL refuses it; SQLite silently matches nothing),
+    and no AWS value has one. Forms refuse NUL in their fields themselves, next to the field,
+    with the input kept; this covers the parameters read outside forms (filters, searches,
+    the admin's changelists).
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any("\x00" in "".join([key, *values]) for key, values in request.GET.lists()):
+            return HttpResponseBadRequest(
+                "A parameter of this address contains a NUL character, which no value can hold.",
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)

@@ -92,7 +92,7 @@ class MirrorAdmin(admin.ModelAdmin):
         self.message_user(request, "Synced: " + "; ".join(report.lines()), messages.SUCCESS)
 
     def has_sync_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("pools.change_ipampool")
+        return request.user.has_perm("pools.sync_ipam")
 
     @admin.display(description="in AWS", boolean=True)
     def in_aws(self, obj: Any) -> bool:
@@ -174,8 +174,10 @@ class DepthFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        if not value.isdigit():
-            raise IncorrectLookupParameters(f"Pool depth {value!r} is not a number.")
+        if value not in {str(depth) for depth in range(1, MAX_POOL_DEPTH + 1)}:
+            raise IncorrectLookupParameters(
+                f"Pool depth {value!r} is not one of 1 to {MAX_POOL_DEPTH}."
+            )
         return queryset.filter(depth=int(value))
 
 
@@ -332,3 +334,6 @@ class PoolCreationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a client token kept is what makes a retried submission safe

@@ -8,6 +8,7 @@ place where a broken rule becomes a form error, next to the field of the member 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ POOL_FIELDS = {
 FIRST_CIDR_FIELDS = {"Cidr": "first_cidr", "NetmaskLength": "first_netmask_length"}
 PROVISION_FIELDS = {"Cidr": "cidr", "NetmaskLength": "netmask_length"}
 
+AWS_ID = re.compile(constants.AWS_ID_PATTERN)
 ADVERTISABLE_REASON = "Only for IPv6 pools with BYOIP addresses in the public scope."
 # Up to this many candidates the source pool is a select; beyond, a search box with
 # suggestions: a select of 10,000 pools is a megabyte of HTML and a second to render.
@@ -86,7 +88,23 @@ def source_pool_label(pool: IpamPool) -> str:
     return " · ".join([str(pool), f"depth {pool.depth}", pool.locale or "no locale"])
 
 
-class PoolChoiceField(forms.ModelChoiceField):
+def is_aws_id(value: Any) -> bool:
+    return isinstance(value, str) and AWS_ID.fullmatch(value) is not None
+
+
+class AwsIdChoiceField(forms.ModelChoiceField):
+    """A choice of an AWS object by its id; a value no id could be is no choice, and is not
+    looked up (a NUL byte would make PostgreSQL fail the query)."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values or isinstance(value, self.queryset.model):
+            return super().to_python(value)
+        if not is_aws_id(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class PoolChoiceField(AwsIdChoiceField):
     def label_from_instance(self, obj: IpamPool) -> str:
         return source_pool_label(obj)
 
@@ -154,7 +172,7 @@ def with_extra_tag_row(data: QueryDict, prefix: str) -> QueryDict:
 
 
 class PoolForm(forms.Form):
-    scope = forms.ModelChoiceField(
+    scope = AwsIdChoiceField(
         queryset=selectors.live_scopes(),
         to_field_name="scope_id",
         empty_label="Choose a scope",
@@ -303,6 +321,8 @@ class PoolForm(forms.Form):
         value = self.raw(name)
         if isinstance(value, IpamScope | IpamPool) or not value:
             return value or None
+        if not is_aws_id(value):
+            return None
         key = (name, value)
         if key not in self._chosen_rows:  # asked for many times per render: one query each
             field = self.fields[name]

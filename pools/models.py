@@ -226,6 +226,7 @@ class IpamPool(AwsMirror):
     class Meta:
         verbose_name = "IPAM pool"
         ordering = ["scope_id", "depth", "pool_id"]
+        permissions = [("sync_ipam", "Can read everything again from AWS (sync)")]
         indexes = [
             models.Index(fields=["scope", "source_pool"]),
             models.Index(fields=["name"]),
@@ -350,6 +351,7 @@ class PoolCreation(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"
         CREATED = "created"
+        FAILED = "failed", "created, then failed in AWS"
         REFUSED = "refused"
         UNREACHABLE = "unreachable"
 

@@ -24,7 +24,14 @@ from pools.aws import (
     ec2_client,
     pages,
 )
-from pools.models import IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope, PoolCreation
+from pools.models import (
+    IpamPool,
+    IpamPoolAllocation,
+    IpamPoolCidr,
+    IpamScope,
+    PoolCreation,
+    State,
+)
 
 log = logging.getLogger(__name__)
 DESCRIBE_BATCH = 100  # pool ids per DescribeIpamPools call
@@ -254,6 +261,13 @@ def pool_refresh(*, pool: IpamPool) -> IpamPool:
             mirror.mark_missing(IpamPool.objects.filter(pk=pool.pk))
         raise
     pool = mirror.save_pool(response["IpamPools"][0])
+    if pool.state == State.CREATE_FAILED:
+        # AWS made the pool and then failed it: the creation did not succeed after all.
+        PoolCreation.objects.filter(pool=pool, status=PoolCreation.Status.CREATED).update(
+            status=PoolCreation.Status.FAILED,
+            error_code=State.CREATE_FAILED,
+            error_message=pool.state_message,
+        )
     pool_refresh_space(pool=pool)
     return pool
 

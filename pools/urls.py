@@ -1,14 +1,19 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from pools import views
+from pools.converters import AwsIdConverter
+
+register_converter(AwsIdConverter, "awsid")
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
-    path("scopes/<str:scope_id>/", views.scope_detail, name="scope_detail"),
-    path("scopes/<str:scope_id>/tree/<str:pool_id>/", views.tree_children, name="tree_children"),
+    path("scopes/<awsid:scope_id>/", views.scope_detail, name="scope_detail"),
+    path(
+        "scopes/<awsid:scope_id>/tree/<awsid:pool_id>/", views.tree_children, name="tree_children"
+    ),
     path("pools/new/", views.pool_new, name="pool_new"),
     path("pools/new/validate/", views.pool_validate, name="pool_validate"),
     path("pools/new/tag-rows/<str:prefix>/", views.pool_tag_rows, name="pool_tag_rows"),
@@ -16,9 +21,9 @@ urlpatterns = [
     path(
         "pools/new/check-permissions/", views.pool_check_permissions, name="pool_check_permissions"
     ),
-    path("pools/<str:pool_id>/", views.pool_detail, name="pool_detail"),
-    path("pools/<str:pool_id>/status/", views.pool_status, name="pool_status"),
-    path("pools/<str:pool_id>/delete/", views.pool_delete, name="pool_delete"),
-    path("pools/<str:pool_id>/provision/", views.pool_provision, name="pool_provision"),
-    path("pools/<str:pool_id>/map/", views.pool_map, name="pool_map"),
+    path("pools/<awsid:pool_id>/", views.pool_detail, name="pool_detail"),
+    path("pools/<awsid:pool_id>/status/", views.pool_status, name="pool_status"),
+    path("pools/<awsid:pool_id>/delete/", views.pool_delete, name="pool_delete"),
+    path("pools/<awsid:pool_id>/provision/", views.pool_provision, name="pool_provision"),
+    path("pools/<awsid:pool_id>/map/", views.pool_map, name="pool_map"),
 ]

@@ -12,18 +12,22 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryD
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from awsipam.constants import MAX_POOL_DEPTH
 from pools import selectors, services, tree
 from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable
 from pools.forms import (
     TAG_PREFIXES,
     PoolForm,
     ProvisionCidrForm,
+    is_aws_id,
     live_form,
     source_pool_label,
     with_extra_tag_row,
 )
 from pools.models import AddressFamily, IpamPool, IpamScope
 from pools.poolplan import pool_plan
+
+VIEW = "pools.view_ipampool"  # reading anything of the mirror
 
 # A change in the key field re-renders these parts of the form (never the field being typed in).
 DEPENDENT_PARTS = {
@@ -34,6 +38,7 @@ DEPENDENT_PARTS = {
 }
 
 
+@permission_required(VIEW, raise_exception=True)
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "pools/home.html", {"ipams": selectors.ipams_with_scopes()})
@@ -52,10 +57,11 @@ def health(request: HttpRequest) -> JsonResponse:
 
 def _open_ids(request: HttpRequest) -> set[str]:
     """The pools open in the tree's URL (``?open=a,b``), at most ``tree.MAX_OPEN`` of them."""
-    ids = {i for i in request.GET.get("open", "").split(",") if i}
+    ids = {i for i in request.GET.get("open", "").split(",") if is_aws_id(i)}
     return set(sorted(ids)[: tree.MAX_OPEN]) if len(ids) > tree.MAX_OPEN else ids
 
 
+@permission_required(VIEW, raise_exception=True)
 @require_GET
 def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
     """The scope's pool tree: top levels, open nodes from the URL, a search, or everything."""
@@ -90,6 +96,7 @@ def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
     return render(request, template, context)
 
 
+@permission_required(VIEW, raise_exception=True)
 @require_GET
 def tree_children(request: HttpRequest, scope_id: str, pool_id: str) -> HttpResponse:
     """One node's children and free space, for expanding it in place.
@@ -100,19 +107,27 @@ def tree_children(request: HttpRequest, scope_id: str, pool_id: str) -> HttpResp
     pool = get_object_or_404(
         IpamPool.objects.only(*tree.TREE_FIELDS), scope__scope_id=scope_id, pool_id=pool_id
     )
-    level = request.GET.get("level", "")
+    level = _tree_level(request.GET.get("level", ""), default=pool.depth + 1)
     return render(
         request,
         "pools/scope_detail.html#children",
         {
             "node": tree.children_of(pool),
             "open_ids": _open_ids(request) | {pool_id},
-            "level": int(level) if level.isdigit() else pool.depth + 1,
+            "level": level,
             "can_create": request.user.has_perm("pools.add_ipampool"),
         },
     )
 
 
+def _tree_level(text: str, *, default: int) -> int:
+    """A tree level from the URL: a small decimal number (not ``²``, not 5,000 digits)."""
+    if text.isascii() and text.isdigit() and len(text) <= 3:
+        return max(1, min(int(text), MAX_POOL_DEPTH + 1))
+    return default
+
+
+@permission_required(VIEW, raise_exception=True)
 @require_GET
 def pool_map(request: HttpRequest, pool_id: str) -> HttpResponse:
     pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
@@ -256,6 +271,7 @@ def pool_check_permissions(request: HttpRequest) -> HttpResponse:
     return render(request, "pools/pool_form.html#permission-result", {"outcome": outcome})
 
 
+@permission_required(VIEW, raise_exception=True)
 @require_GET
 def pool_detail(request: HttpRequest, pool_id: str) -> HttpResponse:
     return _pool_page(request, get_object_or_404(selectors.pool_with_space(), pool_id=pool_id))
@@ -326,6 +342,7 @@ def pool_delete(request: HttpRequest, pool_id: str) -> HttpResponse:
     return redirect("pool_detail", pool_id=pool_id)
 
 
+@permission_required(VIEW, raise_exception=True)
 @require_GET
 def pool_status(request: HttpRequest, pool_id: str) -> HttpResponse:
     """The pool's state, read again from AWS; polled while anything is still settling."""

@@ -86,11 +86,13 @@ def public_scope(demo) -> IpamScope:
 @pytest.fixture
 def client_may(client: Any, django_user_model: Any, demo: Any) -> Callable[[str], Any]:
     """``client_may("delete_ipampool")``: the test client, logged in as a user with just that
-    permission."""
+    permission besides reading (pools.view_ipampool)."""
 
     def login(codename: str, username: str = "") -> Any:
         user = django_user_model.objects.create_user(username or f"may-{codename}")
-        user.user_permissions.add(Permission.objects.get(codename=codename))
+        user.user_permissions.add(
+            *Permission.objects.filter(codename__in=[codename, "view_ipampool"])
+        )
         client.force_login(user)
         return client
 

@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import URLPattern, reverse
 from django.urls.resolvers import RoutePattern
@@ -65,10 +66,35 @@ def test_the_login_page_itself_is_open(client):
     assert client.get(reverse(settings.LOGIN_URL)).status_code == 200
 
 
-def test_a_logged_in_user_gets_the_home_page(client, django_user_model, demo):
+def test_reading_needs_the_view_permission(client, django_user_model, demo):
     client.force_login(django_user_model.objects.create_user("someone"))
+    assert client.get(reverse("home")).status_code == 403
 
+    client.force_login(in_group(django_user_model.objects.create_user("viewer"), "IPAM viewers"))
     assert client.get(reverse("home")).status_code == 200
+
+
+def in_group(user, name):
+    user.groups.add(Group.objects.get(name=name))
+    return user
+
+
+@pytest.mark.parametrize(
+    ("group", "may"),
+    [
+        ("IPAM viewers", {"view_ipampool"}),
+        ("IPAM editors", {"view_ipampool", "add_ipampool", "change_ipampool"}),
+        (
+            "IPAM administrators",
+            {"view_ipampool", "add_ipampool", "change_ipampool", "delete_ipampool", "sync_ipam"},
+        ),
+    ],
+)
+def test_the_role_groups(django_user_model, db, group, may):
+    user = in_group(django_user_model.objects.create_user(f"in-{group}"), group)
+    every = {"view_ipampool", "add_ipampool", "change_ipampool", "delete_ipampool", "sync_ipam"}
+
+    assert {p for p in every if user.has_perm(f"pools.{p}")} == may
 
 
 def _ensure_admin() -> str:

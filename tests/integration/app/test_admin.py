@@ -348,3 +348,11 @@ def test_anonymous_users_are_sent_to_log_in(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith((reverse("admin:login"), reverse("login")))
+
+
+def test_client_token_records_cannot_be_deleted(admin_client, creation):
+    url = reverse("admin:pools_poolcreation_delete", args=[creation.pk])
+
+    assert admin_client.get(url).status_code == 403
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert PoolCreation.objects.filter(pk=creation.pk).exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -27,8 +28,10 @@ ALWAYS_SWAPPED = {"form-errors", "pool-plan", "cidr-suggestion"}
 
 @pytest.fixture
 def viewer(client: Client, django_user_model: Any, demo: Any) -> Client:
-    """A logged-in user without pools.add_ipampool."""
-    client.force_login(django_user_model.objects.create_user("viewer"))
+    """A logged-in user who may read (an IPAM viewer) but not create."""
+    user = django_user_model.objects.create_user("viewer")
+    user.groups.add(Group.objects.get(name="IPAM viewers"))
+    client.force_login(user)
     return client
 
 

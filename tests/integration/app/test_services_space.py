@@ -63,6 +63,12 @@ def test_refresh_shows_a_failed_create(sim, private_scope):
     assert refreshed.state == "create-failed"
     assert refreshed.state_message == "no capacity"
     assert not refreshed.is_usable
+    creation = PoolCreation.objects.get(pool=pool)
+    assert (creation.status, creation.error_code, creation.error_message) == (
+        "failed",
+        "create-failed",
+        "no capacity",
+    )
 
 
 def test_refresh_of_a_pool_aws_no_longer_has_marks_it_missing(sim, demo):

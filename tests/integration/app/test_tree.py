@@ -6,6 +6,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -32,7 +33,9 @@ def query_of(href: str) -> dict[str, str]:
 def viewer(db, django_user_model) -> Client:
     """A signed-in user who may read but not create pools."""
     client = Client()
-    client.force_login(django_user_model.objects.create_user("viewer", password="x"))
+    user = django_user_model.objects.create_user("viewer", password="x")
+    user.groups.add(Group.objects.get(name="IPAM viewers"))
+    client.force_login(user)
     return client
 
 
