@@ -21,6 +21,8 @@ run: venv
 	$(MANAGE) migrate --no-input --verbosity 0
 	$(MANAGE) ensure_admin
 	$(MANAGE) ipam_sync --verbosity 0 || echo "ipam_sync failed: the app starts with what it has"
+	$(MANAGE) db_worker --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 ipamsim: venv

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials.apps.SimpleAppConfig",
+    "django_tasks",
+    "django_tasks_db",
     "pools",
 ]
 
@@ -146,6 +148,19 @@ IPAM_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION
 IPAM_CONNECT_TIMEOUT = float(os.environ.get("IPAM_CONNECT_TIMEOUT", "3"))
 IPAM_READ_TIMEOUT = float(os.environ.get("IPAM_READ_TIMEOUT", "20"))
 IPAM_MAX_ATTEMPTS = int(os.environ.get("IPAM_MAX_ATTEMPTS", "4"))
+# The longest a web request waits on AWS (its one call, retries included); work that waits
+# longer runs on the task worker, which has the timeouts above.
+IPAM_REQUEST_BUDGET = float(os.environ.get("IPAM_REQUEST_BUDGET", "10"))
+# How long the worker follows a pool AWS is still working on, and how often it looks.
+IPAM_FOLLOW_SECONDS = float(os.environ.get("IPAM_FOLLOW_SECONDS", "1800"))
+IPAM_FOLLOW_INTERVAL = float(os.environ.get("IPAM_FOLLOW_INTERVAL", "2"))
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 IPAM_EMBEDDED_STATE = os.environ.get("IPAM_EMBEDDED_STATE", str(VAR_DIR / "ipamsim.sqlite3"))
 IPAM_EMBEDDED_SEED = env_bool("IPAM_EMBEDDED_SEED", True)
 IPAM_EMBEDDED_CREATE_DELAY = float(os.environ.get("IPAM_EMBEDDED_CREATE_DELAY", "2"))

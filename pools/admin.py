@@ -17,8 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from awsipam.choices import LIVE_CIDR_STATES
 from awsipam.constants import MAX_POOL_DEPTH
-from pools import services, tree
-from pools.aws import AwsError
+from pools import tasks, tree
 from pools.models import (
     Ipam,
     IpamPool,
@@ -28,7 +27,6 @@ from pools.models import (
     PoolCreation,
     by_address,
 )
-from pools.sync import sync_all
 
 
 def tags_html(tags: dict[str, str]) -> str:
@@ -84,12 +82,13 @@ class MirrorAdmin(admin.ModelAdmin):
 
     @admin.action(description="Sync everything from AWS", permissions=["sync"])
     def sync_from_aws(self, request: HttpRequest, queryset: QuerySet) -> None:
-        try:
-            report = sync_all()
-        except AwsError as err:
-            self.message_user(request, f"Sync failed: {err}", messages.ERROR)
-            return
-        self.message_user(request, "Synced: " + "; ".join(report.lines()), messages.SUCCESS)
+        result = tasks.sync_region.enqueue()
+        self.message_user(
+            request,
+            f"The sync runs on the task worker (task {result.id}); its report is in the task "
+            "results.",
+            messages.SUCCESS,
+        )
 
     def has_sync_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("pools.sync_ipam")
@@ -293,17 +292,12 @@ class IpamPoolAdmin(MirrorAdmin):
 
     @admin.action(description="Refresh the selected pools from AWS", permissions=["sync"])
     def refresh_from_aws(self, request: HttpRequest, queryset: QuerySet) -> None:
-        refreshed, failed = 0, []
-        for pool in queryset[:100]:
-            try:
-                services.pool_refresh(pool=pool)
-                refreshed += 1
-            except AwsError as err:
-                failed.append(f"{pool.pool_id}: {err}")
-        if refreshed:
-            self.message_user(request, f"Refreshed {refreshed} pool(s).", messages.SUCCESS)
-        for failure in failed:
-            self.message_user(request, failure, messages.ERROR)
+        pools = list(queryset[:100])
+        for pool in pools:
+            tasks.follow(pool)
+        self.message_user(
+            request, f"Reading {len(pools)} pool(s) from AWS on the task worker.", messages.SUCCESS
+        )
 
 
 @admin.register(IpamPoolCidr)

@@ -213,6 +213,12 @@ class IpamPool(AwsMirror):
     source_resource = models.JSONField(null=True, blank=True)
 
     client_token = models.CharField(max_length=64, blank=True)
+    follow_task_id = models.CharField(
+        max_length=64, blank=True, help_text="The task following what AWS does with the pool."
+    )
+    follow_error = models.TextField(
+        blank=True, help_text="Why that task's last look at AWS failed (it tries again)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -363,6 +369,7 @@ class PoolCreation(models.Model):
     pool = models.ForeignKey(IpamPool, on_delete=models.SET_NULL, null=True, blank=True)
     first_cidr = models.CharField(max_length=64, blank=True)
     first_netmask_length = models.PositiveSmallIntegerField(null=True, blank=True)
+    first_cidr_note = models.TextField(blank=True, help_text="What became of the first CIDR.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -24,6 +24,7 @@ from pools.models import (
     PoolCreation,
     by_address,
 )
+from pools.taskstate import task_state
 
 SOURCE_SUGGESTIONS = 20  # suggestions for a source pool's search box
 
@@ -68,6 +69,7 @@ def pool_page(pool: IpamPool) -> dict[str, Any]:
         "cidr_list": cidrs,
         "settling": settling,
         "creation": creation,
+        "follow_task": task_state(pool.follow_task_id),
     }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from netaddr import IPNetwork
 
 from awsipam.rules import normalise_locale
 from pools import mirror
@@ -221,29 +222,45 @@ def _claim_token(
 def pool_provision_first_cidr(*, pool: IpamPool) -> None:
     """Provision the CIDR asked for at creation, once the pool is usable. Idempotent.
 
-    If AWS refuses it (the space was taken since the form checked), the refusal is recorded on
-    the creation so the pool page shows it and stops retrying, and the source pool's space is
-    read again so the next form sees what AWS sees.
+    If the block asked for was taken in AWS since the form checked it (someone else pressed
+    "Use it" on the same suggestion), a pool with a source pool gets the next free block of
+    that size instead (AWS picks it atomically when asked by netmask length), and the
+    creation says so. Any other refusal is recorded on the creation, so the pool page shows
+    it and nothing retries it.
     """
     creation = PoolCreation.objects.filter(pool=pool).first()
     if creation is None or not (creation.first_cidr or creation.first_netmask_length):
         return
     if creation.error_code or pool.cidrs.exists() or not pool.is_usable:
         return
+    token = f"{creation.client_token[:48]}-cidr"
     try:
-        pool_provision_cidr(
-            pool=pool,
-            cidr=creation.first_cidr,
-            netmask_length=creation.first_netmask_length,
-            client_token=f"{creation.client_token[:48]}-cidr",
-        )
+        try:
+            pool_provision_cidr(
+                pool=pool,
+                cidr=creation.first_cidr,
+                netmask_length=creation.first_netmask_length,
+                client_token=token,
+            )
+        except AwsRefused as err:
+            if not (_taken_meanwhile(err) and creation.first_cidr and pool.source_pool_id):
+                raise
+            length = IPNetwork(creation.first_cidr).prefixlen
+            cidr = pool_provision_cidr(pool=pool, netmask_length=length, client_token=f"{token}-2")
+            PoolCreation.objects.filter(pk=creation.pk).update(
+                first_cidr_note=f"{creation.first_cidr} was taken meanwhile; AWS gave the next "
+                f"free /{length}{f', {cidr.cidr}' if cidr.cidr else ''}, instead."
+            )
     except AwsRefused as err:
         PoolCreation.objects.filter(pk=creation.pk).update(
             error_code=err.code, error_message=err.message
         )
-        if pool.source_pool is not None:
-            pool_refresh_space(pool=pool.source_pool)
         raise
+
+
+def _taken_meanwhile(err: AwsRefused) -> bool:
+    """Whether AWS refused a CIDR because it is allocated already."""
+    return err.member == "Cidr" and "overlaps" in err.message
 
 
 def pool_refresh(*, pool: IpamPool) -> IpamPool:
@@ -322,18 +339,15 @@ def pool_provision_cidr(
 ) -> IpamPoolCidr:
     """Provision a CIDR (or a block of ``netmask_length`` from the source pool) into ``pool``.
 
-    In a pool with a source pool the CIDR becomes an allocation of the source pool; the
-    source pool's allocations are read again so the mirror shows it.
+    In a pool with a source pool the CIDR becomes an allocation of the source pool, which
+    the task that follows the pool reads back (:func:`pools.tasks.follow`).
     """
     params = _space_request(pool, cidr, netmask_length)
     if client_token:
         params["ClientToken"] = client_token
     response = call_aws(ec2_client().provision_ipam_pool_cidr, **params)
     data = response["IpamPoolCidr"]
-    saved = IpamPoolCidr.objects.get(pk=mirror.save_cidrs([(pool, data)])[data["IpamPoolCidrId"]])
-    if pool.source_pool_id is not None:
-        _refresh_quietly(pool.source_pool)
-    return saved
+    return IpamPoolCidr.objects.get(pk=mirror.save_cidrs([(pool, data)])[data["IpamPoolCidrId"]])
 
 
 def _space_request(pool: IpamPool, cidr: str, netmask_length: int | None) -> dict[str, Any]:
@@ -344,15 +358,6 @@ def _space_request(pool: IpamPool, cidr: str, netmask_length: int | None) -> dic
     elif netmask_length is not None:
         params["NetmaskLength"] = netmask_length
     return params
-
-
-def _refresh_quietly(pool: IpamPool) -> None:
-    """Read a pool's space again after a change AWS has already accepted; a failure to read
-    is left for the next sync rather than reported as a failure of the change."""
-    try:
-        pool_refresh_space(pool=pool)
-    except AwsError as err:
-        log.warning("Could not read %s back from AWS: %s %s", pool.pool_id, err.code, err)
 
 
 def pool_allocate(
@@ -378,17 +383,14 @@ def allocation_release(*, allocation: IpamPoolAllocation) -> None:
 
 
 def pool_delete(*, pool: IpamPool, cascade: bool = False) -> IpamPool:
-    """Delete a pool; with ``cascade`` AWS also deletes its child pools, CIDRs and allocations,
-    which are then read back so the mirror shows them going."""
+    """Delete a pool; with ``cascade`` AWS also deletes its child pools, CIDRs and allocations
+    (the task that follows the pool reads them back: :func:`refresh_descendants`)."""
     response = call_aws(ec2_client().delete_ipam_pool, IpamPoolId=pool.pool_id, Cascade=cascade)
-    deleted = mirror.save_pool(response["IpamPool"])
-    if cascade:
-        _refresh_descendants(deleted)
-        _refresh_quietly(deleted)
-    return deleted
+    return mirror.save_pool(response["IpamPool"])
 
 
-def _refresh_descendants(pool: IpamPool) -> None:
+def refresh_descendants(pool: IpamPool) -> None:
+    """Read the pool's descendants from AWS again (a cascade deletes them with it)."""
     ids: list[str] = []
     level = [pool.pk]
     while level:

@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("pools/<awsid:pool_id>/", views.pool_detail, name="pool_detail"),
     path("pools/<awsid:pool_id>/status/", views.pool_status, name="pool_status"),
+    path("pools/<awsid:pool_id>/follow/", views.pool_follow, name="pool_follow"),
     path("pools/<awsid:pool_id>/delete/", views.pool_delete, name="pool_delete"),
     path("pools/<awsid:pool_id>/provision/", views.pool_provision, name="pool_provision"),
     path("pools/<awsid:pool_id>/map/", views.pool_map, name="pool_map"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from awsipam.constants import MAX_POOL_DEPTH
-from pools import selectors, services, tree
+from pools import selectors, services, tasks, tree
 from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable
 from pools.forms import (
     TAG_PREFIXES,
@@ -179,6 +178,7 @@ def pool_new(request: HttpRequest) -> HttpResponse:
         except AwsError as err:
             _explain_aws_error(form, err)
         else:
+            tasks.follow(pool)
             return redirect("pool_detail", pool_id=pool.pool_id)
     return _form_page(request, form)
 
@@ -309,6 +309,7 @@ def pool_provision(request: HttpRequest, pool_id: str) -> HttpResponse:
         except AwsError as err:
             form.add_aws_error(err.member, err.message)
         else:
+            tasks.follow(pool)
             messages.success(request, f"Provisioning {cidr.cidr or 'a CIDR'} into {pool.pool_id}.")
             return redirect("pool_detail", pool_id=pool_id)
     return _pool_page(request, pool, provision_form=form)
@@ -326,7 +327,7 @@ def pool_delete(request: HttpRequest, pool_id: str) -> HttpResponse:
     cascade = request.POST.get("cascade") == "on"
     if not pool.is_deleting:
         try:
-            services.pool_delete(pool=pool, cascade=cascade)
+            tasks.follow(services.pool_delete(pool=pool, cascade=cascade))
         except AwsError as err:
             pool.refresh_from_db()
             if not pool.is_deleting:  # (it is when another submit got there first)
@@ -345,18 +346,22 @@ def pool_delete(request: HttpRequest, pool_id: str) -> HttpResponse:
 @permission_required(VIEW, raise_exception=True)
 @require_GET
 def pool_status(request: HttpRequest, pool_id: str) -> HttpResponse:
-    """The pool's state, read again from AWS; polled while anything is still settling."""
-    pool = get_object_or_404(IpamPool, pool_id=pool_id)
-    error = ""
-    try:
-        pool = services.pool_refresh(pool=pool)
-        with suppress(AwsRefused):  # a refused first CIDR is recorded and shown from there
-            services.pool_provision_first_cidr(pool=pool)
-    except AwsError as err:
-        error = err.message
+    """The pool as the mirror has it now, polled while anything is still settling. It only
+    reads: the task that follows the pool (:func:`pools.tasks.follow_pool`) asks AWS."""
     pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
     page = selectors.pool_page(pool)
-    context = {"pool": pool, "refresh_error": error, **page}
+    context = {"pool": pool, **page}
     if not page["settling"]:  # the last poll also brings what settling changed elsewhere
         context["address_map"] = selectors.pool_address_map(pool)
     return render(request, "pools/pool_detail.html#status-update", context)
+
+
+@permission_required("pools.change_ipampool", raise_exception=True)
+@require_POST
+def pool_follow(request: HttpRequest, pool_id: str) -> HttpResponse:
+    """Read the pool from AWS again, on the worker, until it settles (a retry after a failed
+    follow, or after a change made outside the app)."""
+    pool = get_object_or_404(IpamPool, pool_id=pool_id)
+    tasks.follow(pool)
+    messages.info(request, f"Reading {pool.pool_id} from AWS again.")
+    return redirect("pool_detail", pool_id=pool_id)

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from django_tasks import task_backends
 
 import ipamsim
 from ipamsim.seed import seed_demo
 from pools.aws import reset_clients
 from pools.aws.embedded import use_simulator
+
+
+@pytest.fixture(autouse=True)
+def tasks_kept(settings) -> None:
+    """Tasks are kept, not run: a test runs them with the ``worker`` fixture."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+
+
+@pytest.fixture
+def worker(tasks_kept) -> Callable[[], int]:
+    """``worker()`` runs every kept task, and those they enqueue, as the task worker would
+    (without the waits between runs); returns how many ran."""
+
+    def work(limit: int = 200) -> int:
+        backend = task_backends["default"]
+        ran = 0
+        while backend.results and ran < limit:
+            result = backend.results.pop(0)
+            result.task.call(*result.args, **result.kwargs)
+            ran += 1
+        return ran
+
+    return work
 
 
 @pytest.fixture(autouse=True)

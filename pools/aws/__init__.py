@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pools.aws.client import ec2_client, reset_clients
+from pools.aws.client import ec2_client, reset_clients, worker_patience
 from pools.aws.errors import (
     AwsError,
     AwsNotAuthorised,
@@ -21,4 +21,5 @@ __all__ = [
     "ec2_client",
     "pages",
     "reset_clients",
+    "worker_patience",
 ]

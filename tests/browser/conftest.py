@@ -56,6 +56,15 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def tasks_run_at_once(settings: Any) -> None:
+    """In the browser tests the server runs each task as it is enqueued, looking again every
+    50 ms for at most 10 s, as a task worker beside it would."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.IPAM_FOLLOW_SECONDS = 10
+    settings.IPAM_FOLLOW_INTERVAL = 0.05
+
+
 @pytest.fixture
 def app(page: Any, live_server: Any, demo: Any, django_user_model: Any) -> App:
     """The app in the browser, logged in through the login page as a superuser."""

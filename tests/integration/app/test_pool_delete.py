@@ -71,11 +71,12 @@ def test_a_refused_cascade_stays_checked(deleter, public_scope):
     assert 'aria-describedby="cascade-help" checked>' in html
 
 
-def test_cascade_deletes_the_pool_and_its_children(deleter, private_scope):
+def test_cascade_deletes_the_pool_and_its_children(deleter, private_scope, worker):
     pool = IpamPool.objects.get(name="us-east-1")
     children = list(pool.children.all())
 
     response = delete(deleter, pool, cascade="on")
+    worker(limit=1)  # the task worker follows the deletion
 
     assert response.status_code == 302
     assert children

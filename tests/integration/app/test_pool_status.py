@@ -41,16 +41,18 @@ def polls(section: Element) -> bool:
     return "hx-trigger" in section.attrs and "hx-get" in section.attrs
 
 
-def poll_until_final(client: Client, pool_id: str) -> list[Element]:
+def poll_until_final(client: Client, pool_id: str, worker: Any) -> list[Element]:
+    """Poll as the page does, the task worker doing its work between polls."""
     seen = [status(client, pool_id)]
     while polls(seen[-1]):
         assert len(seen) < MAX_POLLS, "still polling"
+        worker()
         seen.append(status(client, pool_id))
     return seen
 
 
 def test_the_new_pool_page_polls_until_the_pool_and_its_cidr_are_ready(
-    editor: Client, private_scope: IpamScope
+    editor: Client, worker: Any, private_scope: IpamScope
 ) -> None:
     pool_id = create(editor, private_scope, first_cidr="172.16.0.0/16")
     page = Answer.of(editor.get(reverse("pool_detail", args=[pool_id])).content.decode())
@@ -59,7 +61,7 @@ def test_the_new_pool_page_polls_until_the_pool_and_its_cidr_are_ready(
     assert polls(section)
     assert section.attrs["hx-get"] == reverse("pool_status", args=[pool_id])
 
-    seen = poll_until_final(editor, pool_id)
+    seen = poll_until_final(editor, pool_id, worker)
     final = seen[-1]
     assert state_of(final) == "create-complete"
     assert "172.16.0.0/16" in final.text
@@ -68,10 +70,10 @@ def test_the_new_pool_page_polls_until_the_pool_and_its_cidr_are_ready(
 
 
 def test_a_pool_without_a_first_cidr_stops_polling_once_created(
-    editor: Client, private_scope: IpamScope
+    editor: Client, worker: Any, private_scope: IpamScope
 ) -> None:
     pool_id = create(editor, private_scope)
-    (final,) = poll_until_final(editor, pool_id)
+    final = poll_until_final(editor, pool_id, worker)[-1]
     assert state_of(final) == "create-complete"
 
 
@@ -88,21 +90,21 @@ def test_polling_continues_while_aws_is_still_creating(
 
 
 def test_a_child_pool_gets_a_block_of_the_size_asked_for(
-    editor: Client, private_scope: IpamScope
+    editor: Client, worker: Any, private_scope: IpamScope
 ) -> None:
     parent = IpamPool.objects.select_related("scope").get(name="us-east-1-prod")
     pool_id = create(editor, private_scope, source=parent, first_netmask_length=20)
-    final = poll_until_final(editor, pool_id)[-1]
+    final = poll_until_final(editor, pool_id, worker)[-1]
     assert state_of(final) == "create-complete"
     assert "10.0.16.0/20" in final.text
 
 
 def test_create_failed_shows_the_state_message(
-    editor: Client, sim: Any, private_scope: IpamScope
+    editor: Client, worker: Any, sim: Any, private_scope: IpamScope
 ) -> None:
     sim.faults.update({"fail_next_creates": 1, "fail_message": "Quota of widgets exhausted."})
     pool_id = create(editor, private_scope, first_cidr="172.16.0.0/16")
-    final = poll_until_final(editor, pool_id)[-1]
+    final = poll_until_final(editor, pool_id, worker)[-1]
     assert state_of(final) == "create-failed"
     (alert,) = [e for e in final.children if e.attrs.get("role") == "alert"]
     assert "Quota of widgets exhausted." in alert.text
@@ -110,16 +112,34 @@ def test_create_failed_shows_the_state_message(
 
 
 def test_polling_survives_aws_being_unreachable(
-    editor: Client, sim: Any, private_scope: IpamScope
+    editor: Client, worker: Any, sim: Any, private_scope: IpamScope
 ) -> None:
     pool_id = create(editor, private_scope, first_cidr="172.16.0.0/16")
     sim.faults.update({"unreachable": True})
+    worker(limit=3)
     section = status(editor, pool_id)
     assert polls(section), "it keeps trying"
-    assert "every" in section.attrs["hx-trigger"]
-    assert any(e.attrs.get("role") == "alert" for e in section.children)
+    (alert,) = [e for e in section.children if e.attrs.get("role") == "alert"]
+    assert "could not be reached" in alert.text
     sim.faults.update({"unreachable": False})
-    assert state_of(poll_until_final(editor, pool_id)[-1]) == "create-complete"
+    assert state_of(poll_until_final(editor, pool_id, worker)[-1]) == "create-complete"
+
+
+def test_polling_only_reads(editor: Client, sim: Any, private_scope: IpamScope) -> None:
+    """GET never writes: the worker, not the poll, asks AWS and provisions the first CIDR."""
+    pool_id = create(editor, private_scope, first_cidr="172.16.0.0/16")
+    calls: list[Any] = []
+    handle = sim.handle
+    sim.handle = lambda *args: calls.append(args) or handle(*args)
+    pool = IpamPool.objects.get(pool_id=pool_id)
+    before = (pool.state, pool.last_synced_at, pool.cidrs.count())
+
+    for _ in range(3):
+        status(editor, pool_id)
+
+    pool.refresh_from_db()
+    assert (pool.state, pool.last_synced_at, pool.cidrs.count()) == before
+    assert calls == []
 
 
 def test_the_status_needs_a_login(client: Client, demo: Any) -> None:

@@ -11,6 +11,7 @@ from django.db import connection
 
 from pools import mirror, services
 from pools.aws import AwsNotAuthorised, AwsRefused, AwsUnavailable, ec2_client
+from pools.aws.client import REQUEST_ATTEMPTS
 from pools.models import IpamPool, IpamScope, PoolCreation, PoolTag
 from pools.services import FirstCidr, new_client_token
 from tests.integration.app.conftest import aws_pool, aws_pools, pool_named, spec
@@ -392,7 +393,7 @@ def test_throttling_that_persists_is_unavailable(sim, private_scope, sent, setti
         services.pool_create(spec=spec(private_scope), client_token=token)
 
     assert caught.value.code == "RequestLimitExceeded"
-    assert sent.count("CreateIpamPool") == settings.IPAM_MAX_ATTEMPTS
+    assert sent.count("CreateIpamPool") == REQUEST_ATTEMPTS  # a web request's budget
     assert PoolCreation.objects.get(client_token=token).status == PoolCreation.Status.UNREACHABLE
 
 
@@ -479,7 +480,7 @@ def test_answers_lost_to_read_timeouts_still_make_one_pool(sim, private_scope, s
         services.pool_create(spec=spec(private_scope), client_token=token)
 
     assert caught.value.code == "Timeout"
-    assert len(attempts) == settings.IPAM_MAX_ATTEMPTS
+    assert len(attempts) == REQUEST_ATTEMPTS
     assert len(aws_pools(sim)) == before + 1
     assert PoolCreation.objects.get(client_token=token).status == PoolCreation.Status.UNREACHABLE
     assert not IpamPool.objects.filter(client_token=token).exists()

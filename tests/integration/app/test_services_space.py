@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from netaddr import IPNetwork
 
-from pools import services
+from pools import services, tasks
 from pools.aws import AwsRefused, AwsUnavailable
 from pools.models import IpamPool, IpamPoolAllocation, IpamPoolCidr, PoolCreation
 from pools.services import FirstCidr, new_client_token
@@ -97,12 +97,14 @@ def test_provision_a_cidr_into_a_top_level_pool(sim, private_scope):
     assert [c["IpamPoolCidrId"] for c in in_aws] == [cidr.cidr_id]
 
 
-def test_provision_a_block_from_the_source_pool_shows_in_the_source_pool(sim, demo):
+def test_provision_a_block_from_the_source_pool_shows_in_the_source_pool(sim, demo, worker):
     regional = pool_named("eu-west-1")
     child = pool_named("eu-west-1-dev")
     before = set(regional.allocations.values_list("allocation_id", flat=True))
 
     cidr = services.pool_provision_cidr(pool=child, netmask_length=16)
+    tasks.follow(child)
+    worker()
 
     assert cidr.netmask_length == 16
     assert cidr.cidr
@@ -221,13 +223,17 @@ def test_delete_without_cascade_refused_while_the_pool_has_children(sim, demo):
     assert pool.state == "create-complete"
 
 
-def test_delete_with_cascade_takes_children_cidrs_and_allocations(sim, demo):
+def test_delete_with_cascade_takes_children_cidrs_and_allocations(sim, demo, worker, settings):
     sim.config.create_delay = 60
+    settings.IPAM_FOLLOW_SECONDS = 0  # one look: AWS is still deleting
     pool = pool_named("us-west-2")
     children = list(pool.children.all())
     assert len(children) == 2
 
     deleted = services.pool_delete(pool=pool, cascade=True)
+    tasks.follow(deleted)
+    worker()
+    deleted = pool_named("us-west-2")
 
     assert deleted.state == "delete-in-progress"
     for child in children:

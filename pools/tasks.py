@@ -1,0 +1,97 @@
+"""Work that waits on AWS, on the task worker (``manage.py db_worker``), never in a request.
+
+Django's tasks API: ``django.tasks`` from Django 6, the ``django_tasks`` backport before it,
+with the database backend of ``django-tasks-db`` (workers on any machine sharing the database).
+Each task takes ids, reads AWS before it writes, and may run twice: its AWS calls carry client
+tokens derived from what they do, so a retry repeats nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from pools import selectors, services
+from pools.aws import AwsError, AwsRefused, worker_patience
+from pools.models import IpamPool
+from pools.sync import sync_all
+
+try:  # Django 6
+    from django.tasks import task, task_backends
+except ImportError:  # Django 5.2: the backport
+    from django_tasks import task, task_backends
+
+log = logging.getLogger(__name__)
+
+FOLLOWED = "followed"  # the pool settled, or the time to follow it ran out
+GONE = "gone"  # AWS no longer has the pool
+
+
+def follow(pool: IpamPool) -> str:
+    """Start following ``pool`` until AWS is done with it; returns the task's id."""
+    until = (timezone.now() + timedelta(seconds=settings.IPAM_FOLLOW_SECONDS)).isoformat()
+    result = follow_pool.enqueue(pool.pk, until)
+    IpamPool.objects.filter(pk=pool.pk).update(follow_task_id=str(result.id))
+    return str(result.id)
+
+
+@task()
+def follow_pool(pool_pk: int, until: str) -> str:
+    """Read the pool from AWS until nothing about it is settling any more: its state, its
+    CIDRs, the first CIDR asked for at creation (provisioned here once the pool is usable), a
+    deletion and the descendants it takes along. Each run reads once; while the pool still
+    settles it runs again a moment later, until ``until`` (ISO time)."""
+    pool = IpamPool.objects.filter(pk=pool_pk).first()
+    if pool is None:
+        return GONE
+    with worker_patience():
+        try:
+            pool = services.pool_refresh(pool=pool)
+            services.pool_provision_first_cidr(pool=pool)
+            if pool.is_deleting:
+                services.refresh_descendants(pool)
+            if pool.source_pool is not None:  # its space changed with this pool's
+                services.pool_refresh_space(pool=pool.source_pool)
+            error = ""
+        except AwsRefused as err:
+            if err.code in ("InvalidIpamPoolId.NotFound", "NotFound"):
+                return GONE
+            log.info("Following %s: AWS refused %s", pool.pool_id, err.code)
+            error = err.message
+        except AwsError as err:  # unreachable or throttled: try again on the next run
+            log.warning("Following %s: %s %s", pool.pool_id, err.code, err)
+            error = err.message
+    IpamPool.objects.filter(pk=pool_pk).update(follow_error=error)
+    pool = selectors.pool_with_space().get(pk=pool_pk)
+    still = selectors.pool_page(pool)["settling"]
+    if still and timezone.now() < datetime.fromisoformat(until):
+        _again(pool_pk, until)
+        return "following"
+    return FOLLOWED
+
+
+def _again(pool_pk: int, until: str) -> None:
+    """Run again after ``IPAM_FOLLOW_INTERVAL``: deferred on a real backend; a backend that
+    cannot defer (one that runs tasks at once, as in tests) waits here instead."""
+    interval = settings.IPAM_FOLLOW_INTERVAL
+    queued = follow_pool
+    if task_backends[follow_pool.backend].supports_defer:
+        queued = follow_pool.using(run_after=timezone.now() + timedelta(seconds=interval))
+    else:
+        time.sleep(interval)
+    IpamPool.objects.filter(pk=pool_pk).update(
+        follow_task_id=str(queued.enqueue(pool_pk, until).id)
+    )
+
+
+@task()
+def sync_region() -> dict[str, Any]:
+    """Read everything of the configured Region from AWS into the mirror (``ipam_sync``)."""
+    with worker_patience():
+        report = sync_all()
+    return {"lines": report.lines()}
