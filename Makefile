@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 
-.PHONY: venv run ipamsim test bench lint format
+.PHONY: venv run ipamsim test fuzz bench lint format
 
 venv: $(STAMP)
 
@@ -32,6 +32,9 @@ ipamsim: venv
 test: venv
 	sh tests/prepare.sh
 	$(BIN)/python -m pytest
+
+fuzz: venv
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:randomly tests/integration/app/test_fuzz.py
 
 bench: venv
 	$(BIN)/python -m bench

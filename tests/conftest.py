@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
 from django_tasks import task_backends
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 import ipamsim
 from ipamsim.seed import seed_demo
 from pools.aws import reset_clients
 from pools.aws.embedded import use_simulator
+
+# Property-based tests: a bounded run in make test, a long one with HYPOTHESIS_PROFILE=fuzz.
+_FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+hypothesis_settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=_FIXTURES
+)
+hypothesis_settings.register_profile(
+    "fuzz", max_examples=2000, deadline=None, suppress_health_check=_FIXTURES
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
