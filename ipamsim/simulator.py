@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from awsipam import constants
+from awsipam import constants, rules
 from awsipam.facts import Quotas
 from ipamsim import protocol
-from ipamsim.context import Context
+from ipamsim.context import Context, refuse_at_once
 from ipamsim.errors import ApiError
 from ipamsim.operations import OPERATIONS
 from ipamsim.store import Store
@@ -141,6 +141,7 @@ class Simulator:
 
     def call(self, action: str, region: str | None = None, **params: Any) -> dict[str, Any]:
         """Run an operation directly with boto3-style parameters (for seeding and tests)."""
+        refuse_at_once(rules.check_text(params))
         with self._lock, self.store.request():
             ctx = self._context(action, region or self.config.default_region)
             return OPERATIONS[action](ctx, params)
@@ -175,6 +176,9 @@ class Simulator:
         model = protocol.operation_model(action)
         request = protocol.parse_params(model, params)
         protocol.validate_input(model, request)
+        # Text XML cannot carry is refused for every action, before anything else is judged:
+        # the answer could not even quote it.
+        refuse_at_once(rules.check_text(request))
         if self.faults.throttle_rate and self._random.random() < self.faults.throttle_rate:
             raise ApiError("RequestLimitExceeded", "Request limit exceeded.")
         if self.faults.denies(action):
