@@ -1,4 +1,4 @@
-"""Text XML 1.0 cannot carry: refused in every request."""
+"""Text XML 1.0 cannot carry: refused in every request, never written in an answer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import pytest
 
 from ipamsim.errors import ApiError
 from ipamsim.simulator import RULE_HEADER
-from tests.integration.ipamsim.support import api_error, message, tag_spec
+from tests.integration.ipamsim.support import (
+    api_error,
+    error_code,
+    message,
+    raw_request,
+    tag_spec,
+)
 
 RULE = "text_not_xml_safe"
 # What botocore can send: every C0 control but TAB, LF and CR, and U+FFFE, U+FFFF.
@@ -83,3 +89,44 @@ def test_direct_calls_refuse_it_too(world):
         with pytest.raises(ApiError) as info:
             world.pool(Description=text)
         assert (info.value.code, info.value.rule) == ("InvalidParameterValue", RULE)
+
+
+def test_state_written_before_the_rule_still_reads(ec2, world):
+    """An answer replaces what XML cannot carry with U+FFFD, whatever the state holds."""
+    pool_id = world.pool(Description="fine", TagSpecifications=tag_spec("ipam-pool", Name="n"))
+    stored = world.sim.store.get("pool", pool_id)
+    stored["Description"] = "old\x01text\ud800"
+    stored["Tags"] = [{"Key": "Name", "Value": "\x0bx\uffff"}]
+
+    (pool,) = ec2.describe_ipam_pools(IpamPoolIds=[pool_id])["IpamPools"]
+
+    assert pool["Description"] == "old\ufffdtext\ufffd"
+    assert pool["Tags"] == [{"Key": "Name", "Value": "\ufffdx\ufffd"}]
+
+
+def test_carriage_returns_and_tabs_are_kept(ec2, world):
+    made = ec2.create_ipam_pool(
+        IpamScopeId=world.private_scope, AddressFamily="ipv4", Description="a\r\nb\tc\rd"
+    )["IpamPool"]
+
+    (pool,) = ec2.describe_ipam_pools(IpamPoolIds=[made["IpamPoolId"]])["IpamPools"]
+    assert made["Description"] == pool["Description"] == "a\r\nb\tc\rd"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"Action": "Launch\x01Rocket"},
+        {"Action": "DescribeIpams", "Bogus\x02Key": "1"},
+        {"Action": "CreateIpamPool", "IpamScopeId": "s", "AddressFamily": "ipv\x03"},
+        {"Action": "DescribeIpamPools", "MaxResults": "1\x04"},
+    ],
+)
+def test_an_error_quoting_the_request_is_xml(shared_server, sim, params):
+    """Errors that quote what was sent (an action, a key, a value) replace what XML cannot
+    carry; raw_request parses every answer with ElementTree."""
+    status, root = raw_request(shared_server.url, {**params, "Version": "2016-11-15"})
+
+    assert status == 400
+    assert error_code(root)
+    assert "\ufffd" in root.findtext("Errors/Error/Message")
