@@ -64,6 +64,7 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
 RULES: dict[str, Rule] = _rules(
     # --- request syntax, any operation ---------------------------------------------------
     Rule("client_token_invalid", INVALID_VALUE, "[aws] 64 ASCII characters; code [choice]"),
+    Rule("text_not_xml_safe", INVALID_VALUE, "[choice] XML 1.0 cannot carry them"),
     Rule("netmask_out_of_range", INVALID_VALUE, "[model] 0-32 / 0-128; code [choice]"),
     Rule("cidr_invalid", INVALID_VALUE, "[aws]"),
     Rule("cidr_wrong_family", INVALID_VALUE, "[aws] rule; code [choice]"),

@@ -43,6 +43,9 @@ NETMASK_MEMBERS = (
 )
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
 _LOCAL_ZONE_GROUP = re.compile(r"^(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d+)-[a-z0-9-]+$")
+# A character outside XML 1.0's Char production (#x9 | #xA | #xD | [#x20-#xD7FF] |
+# [#xE000-#xFFFD] | [#x10000-#x10FFFF]): AWS answers in XML, which cannot carry it.
+XML_UNSAFE = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 # --- names and values ---------------------------------------------------------------------------
@@ -270,6 +273,38 @@ def check_client_token(request: Request) -> list[Violation]:
     return []
 
 
+def check_text(request: Request) -> list[Violation]:
+    """Every string of a request, however deep (Description, tag keys and values,
+    SourceResource...), holds only characters XML 1.0 can carry; the first that does not is
+    reported by its member path, as boto3 names it (``TagSpecifications[0].Tags[1].Value``),
+    with its position counted from 1. Every request's check starts here: an answer in XML could
+    not even quote the rest."""
+    for path, text in _strings(request, ""):
+        found = XML_UNSAFE.search(text)
+        if found is not None:
+            return [
+                violation(
+                    "text_not_xml_safe",
+                    re.split(r"[.\[]", path, maxsplit=1)[0],
+                    f"{path} contains a character AWS cannot carry "
+                    f"(U+{ord(found[0]):04X} at position {found.start() + 1}).",
+                )
+            ]
+    return []
+
+
+def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
+    """``(member path, string)`` for every string in a request, in the request's order."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
+
+
 def check_usable(pool: PoolFacts, *, field: str = "IpamPoolId") -> list[Violation]:
     if pool.state in USABLE_POOL_STATES:
         return []
@@ -454,6 +489,8 @@ def check_source_resource(request: Request, *, source: PoolFacts | None) -> list
 
 def create_ipam_pool_syntax(request: Request) -> list[Violation]:
     """The CreateIpamPool rules that need no facts, which AWS checks before anything else."""
+    if unsafe := check_text(request):
+        return unsafe
     problems = check_netmask_lengths(
         request.get("AddressFamily", "ipv4"), *(request.get(m) for m in NETMASK_MEMBERS)
     )
@@ -474,6 +511,8 @@ def check_create_ipam_pool(
     quotas: Quotas = DEFAULT_QUOTAS,
 ) -> list[Violation]:
     """Every CreateIpamPool rule, in AWS's order of checking."""
+    if unsafe := check_text(request):
+        return unsafe
     family = request["AddressFamily"]
     problems = create_ipam_pool_syntax(request)
     problems += check_public_members(request, scope_type=scope.scope_type)
@@ -595,6 +634,8 @@ def check_provision_ipam_pool_cidr(
     A block asked by netmask length that is not free is accepted by AWS, and the CIDR then
     ends ``failed-provision`` (``cidr_not_available``, a rule that fails later).
     """
+    if unsafe := check_text(request):
+        return unsafe
     network, problems = provision_syntax(request, pool.address_family)
     problems += check_client_token(request)
     if problems:
@@ -726,6 +767,8 @@ def next_allocation_cidr(request: Request, *, pool: PoolFacts) -> IPNetwork | No
 
 def check_allocate_ipam_pool_cidr(request: Request, *, pool: PoolFacts) -> list[Violation]:
     """Every AllocateIpamPoolCidr rule. A pool with no locale may allocate (C9)."""
+    if unsafe := check_text(request):
+        return unsafe
     family = pool.address_family
     if "Cidr" in request and "NetmaskLength" in request:
         return [
@@ -799,6 +842,8 @@ def check_allocate_ipam_pool_cidr(request: Request, *, pool: PoolFacts) -> list[
 
 def check_release_ipam_pool_allocation(request: Request, *, pool: PoolFacts) -> list[Violation]:
     """ReleaseIpamPoolAllocation: an allocation of this pool with this CIDR, a custom one."""
+    if unsafe := check_text(request):
+        return unsafe
     wanted = request["IpamPoolAllocationId"]
     network = addressing.parse_cidr(request["Cidr"]).network
     found = [a for a in pool.allocations if a.allocation_id == wanted]
@@ -832,6 +877,8 @@ CIDR_HAS_ALLOCATIONS = "The CIDR has one or more allocations."
 def check_deprovision_ipam_pool_cidr(request: Request, *, pool: PoolFacts) -> list[Violation]:
     """DeprovisionIpamPoolCidr: a live CIDR of the pool. One still holding allocations is
     accepted, then ends ``failed-deprovision`` (C7)."""
+    if unsafe := check_text(request):
+        return unsafe
     if request.get("Cidr") is None:
         return [violation("cidr_required", "Cidr", "The request must contain the parameter Cidr")]
     network, problems = _parsed(request["Cidr"], pool.address_family, "Cidr")
@@ -894,6 +941,8 @@ def modified_netmasks(request: Request, pool: PoolFacts) -> tuple[int, int, int 
 
 
 def check_modify_ipam_pool(request: Request, *, pool: PoolFacts) -> list[Violation]:
+    if unsafe := check_text(request):
+        return unsafe
     if not any(_modifies(m, request[m]) for m in MODIFIABLE_POOL_MEMBERS if m in request):
         return [
             violation(
@@ -926,6 +975,8 @@ def check_modify_ipam_pool(request: Request, *, pool: PoolFacts) -> list[Violati
 def check_delete_ipam_pool(request: Request, *, pool: PoolFacts) -> list[Violation]:
     """DeleteIpamPool: without Cascade, no child pool and no CIDR may be left in the pool
     (C2, C3; allocations lie in CIDRs, so a pool with allocations has a CIDR)."""
+    if unsafe := check_text(request):
+        return unsafe
     if request.get("Cascade"):
         if pool.scope_type == ScopeType.PUBLIC and not pool.has_source_resource:
             return [
@@ -985,6 +1036,8 @@ def check_create_ipam(
     request: Request, *, region: str, ipams_in_region: int, quotas: Quotas = DEFAULT_QUOTAS
 ) -> list[Violation]:
     """CreateIpam: valid Regions, the Free tier's single Region, and the quota per Region (C1)."""
+    if unsafe := check_text(request):
+        return unsafe
     requested = [r["RegionName"] for r in request.get("OperatingRegions") or []]
     problems = check_regions(requested, "OperatingRegions")
     problems += check_tag_specifications(request, "ipam") + check_client_token(request)
@@ -1004,6 +1057,8 @@ def check_create_ipam(
 
 
 def check_modify_ipam(request: Request, *, ipam: IpamFacts) -> list[Violation]:
+    if unsafe := check_text(request):
+        return unsafe
     added = [r["RegionName"] for r in request.get("AddOperatingRegions") or []]
     removed = [r["RegionName"] for r in request.get("RemoveOperatingRegions") or []]
     problems = check_regions(added, "AddOperatingRegions")
@@ -1045,6 +1100,8 @@ def modified_regions(request: Request, ipam: IpamFacts) -> list[str]:
 def check_delete_ipam(request: Request, *, ipam: IpamFacts) -> list[Violation]:
     """DeleteIpam: Cascade clears private-scope content only (C10); without it, nothing but
     the default scopes may be left (C11)."""
+    if unsafe := check_text(request):
+        return unsafe
     if ipam.public_pool_count:
         return [
             violation(
@@ -1069,6 +1126,8 @@ def check_delete_ipam(request: Request, *, ipam: IpamFacts) -> list[Violation]:
 def check_create_ipam_scope(
     request: Request, *, scope_count: int, quotas: Quotas = DEFAULT_QUOTAS
 ) -> list[Violation]:
+    if unsafe := check_text(request):
+        return unsafe
     problems = check_tag_specifications(request, "ipam-scope") + check_client_token(request)
     if scope_count >= quotas.scopes_per_ipam:
         problems.append(
@@ -1082,6 +1141,8 @@ def check_create_ipam_scope(
 
 
 def check_delete_ipam_scope(request: Request, *, scope: ScopeFacts) -> list[Violation]:
+    if unsafe := check_text(request):
+        return unsafe
     if scope.is_default:
         return [
             violation(

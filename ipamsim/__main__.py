@@ -51,11 +51,18 @@ def main(argv: list[str] | None = None) -> None:
         max_cidrs_per_pool=args.max_cidrs_per_pool,
     )
     simulator = Simulator(config, state_path=args.state)
-    if args.seed == "demo" and seed_demo(simulator):
-        print("ipamsim: created the demo IPAM", flush=True)
+    if args.seed == "demo":
+        if seed_demo(simulator):
+            print("ipamsim: created the demo IPAM", flush=True)
+        else:
+            print("ipamsim: the state already has an IPAM; no demo data added", flush=True)
     elif args.seed:
         module, _, function = args.seed.partition(":")
-        getattr(importlib.import_module(module), function)(simulator)
+        try:
+            seed = getattr(importlib.import_module(module), function)
+        except (ImportError, AttributeError) as exc:
+            parser.error(f"--seed {args.seed}: {exc}")
+        seed(simulator)
     server = IpamServer(simulator, args.host, args.port, verbose=args.verbose)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"ipamsim: serving EC2 IPAM on {server.url}", flush=True)

@@ -57,9 +57,7 @@ class Context:
         """Answer the first broken rule AWS refuses at once, as AWS does; return the rules
         that AWS judges only after accepting the request (the caller records how they fail),
         noted for the answer's ``x-ipamsim-rule`` header."""
-        for found in violations:
-            if not found.fails_later:
-                raise ApiError(found.aws_code, found.message, rule=found.code)
+        refuse_at_once(violations)
         self.later_rules += [found.code for found in violations]
         return violations
 
@@ -135,6 +133,15 @@ class Context:
 
     def _token_key(self, token: str) -> str:
         return f"{self.region}|{self.action}|{token}"
+
+
+def refuse_at_once(violations: list[Violation]) -> None:
+    """Raise the EC2 error of the first broken rule AWS refuses at once, if there is one (the
+    one place a violation becomes an error; :meth:`Context.refuse` and checks made before any
+    context exists, such as the text of every request, both come here)."""
+    for found in violations:
+        if not found.fails_later:
+            raise ApiError(found.aws_code, found.message, rule=found.code)
 
 
 _ID = {

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 import botocore.session
 from botocore.model import OperationModel, Shape, StructureShape
 
+from awsipam.rules import XML_UNSAFE
 from ipamsim.errors import ApiError
 
 XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/"
@@ -225,13 +226,26 @@ def write_response(model: OperationModel, output: dict[str, Any], rid: str) -> b
     if model.output_shape is not None:
         _write(model.output_shape, output, out)
     out.append(f"</{root}>")
-    return "".join(out).encode()
+    return _document("".join(out))
 
 
 def write_error(code: str, message: str, rid: str) -> bytes:
-    return (
+    return _document(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Response><Errors><Error><Code>{escape(code)}</Code>"
         f"<Message>{escape(message)}</Message></Error></Errors>"
-        f"<RequestID>{rid}</RequestID></Response>"
-    ).encode()
+        f"<RequestID>{escape(rid)}</RequestID></Response>"
+    )
+
+
+def _document(xml: str) -> bytes:
+    """The bytes of an answer, which any XML 1.0 parser reads, whatever the state holds.
+
+    Every character XML 1.0 cannot carry (a control character, a lone surrogate, U+FFFE ...,
+    in state written before the endpoint refused them, or in a message quoting a request) is
+    written as U+FFFD; a CR is written as a reference, which a parser keeps (a raw one it
+    would read as LF). The markup itself has neither, so the whole document is done at once.
+    """
+    if XML_UNSAFE.search(xml) is not None:
+        xml = XML_UNSAFE.sub("\ufffd", xml)
+    return xml.replace("\r", "&#13;").encode()

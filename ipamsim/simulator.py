@@ -11,15 +11,15 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from awsipam import constants
+from awsipam import constants, rules
 from awsipam.facts import Quotas
 from ipamsim import protocol
-from ipamsim.context import Context
+from ipamsim.context import Context, refuse_at_once
 from ipamsim.errors import ApiError
 from ipamsim.operations import OPERATIONS
 from ipamsim.store import Store
@@ -49,6 +49,16 @@ class Config:
         )
 
 
+# The most each numeric fault may be: rates are fractions of requests; latency is seconds
+# (botocore gives up reading after 60); fail_next_creates is a count of pools.
+FAULT_LIMITS: dict[str, float] = {
+    "throttle_rate": 1.0,
+    "mutation_conflict_rate": 1.0,
+    "latency": 60.0,
+    "fail_next_creates": 10_000,
+}
+
+
 @dataclass
 class Faults:
     """Misbehaviour on demand, for the app's tests of its error paths."""
@@ -63,8 +73,10 @@ class Faults:
     fail_message: str = "The pool could not be created."
     unreachable: bool = False  # in-process only: the client cannot connect at all
 
-    def update(self, changes: dict[str, Any]) -> None:
+    def update(self, changes: Mapping[str, Any]) -> None:
         """Change some faults; a wrong name or value raises ValueError and changes nothing."""
+        if not isinstance(changes, Mapping):
+            raise ValueError("faults are an object of fault names and values")
         checked = {key: self._checked(key, value) for key, value in changes.items()}
         for key, value in checked.items():
             setattr(self, key, value)
@@ -73,8 +85,10 @@ class Faults:
         if key not in self.__dataclass_fields__:
             raise ValueError(f"unknown fault {key!r}")
         if key == "deny_actions":
-            names = [value] if isinstance(value, str) else list(value)
-            if not all(isinstance(name, str) for name in names):
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list | tuple | set | frozenset) or not all(
+                isinstance(name, str) for name in names
+            ):
                 raise ValueError("deny_actions must be a list of action names")
             return set(names)
         default = self.__dataclass_fields__[key].default
@@ -82,8 +96,10 @@ class Faults:
             if type(value) is not type(default):
                 raise ValueError(f"{key} must be a {type(default).__name__}")
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"{key} must be a number, at least 0")
+        limit = FAULT_LIMITS[key]
+        # NaN compares false and infinities lie outside, so both are refused here too.
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= limit:
+            raise ValueError(f"{key} must be a number from 0 to {limit:g}")
         if isinstance(default, int):
             if value != int(value):
                 raise ValueError(f"{key} must be a whole number")
@@ -141,6 +157,7 @@ class Simulator:
 
     def call(self, action: str, region: str | None = None, **params: Any) -> dict[str, Any]:
         """Run an operation directly with boto3-style parameters (for seeding and tests)."""
+        refuse_at_once(rules.check_text(params))
         with self._lock, self.store.request():
             ctx = self._context(action, region or self.config.default_region)
             return OPERATIONS[action](ctx, params)
@@ -175,6 +192,9 @@ class Simulator:
         model = protocol.operation_model(action)
         request = protocol.parse_params(model, params)
         protocol.validate_input(model, request)
+        # Text XML cannot carry is refused for every action, before anything else is judged:
+        # the answer could not even quote it.
+        refuse_at_once(rules.check_text(request))
         if self.faults.throttle_rate and self._random.random() < self.faults.throttle_rate:
             raise ApiError("RequestLimitExceeded", "Request limit exceeded.")
         if self.faults.denies(action):

@@ -162,6 +162,56 @@ def test_an_error_body_as_botocore_reads_it():
     assert root.findtext("RequestID") == "req-7"
 
 
+UNSAFE_TEXT = "a\x00b\x01c\x0bd\x1fe\ud800f\udfffg\ufffeh\uffffi"
+UNSAFE_READ = "a\ufffdb\ufffdc\ufffdd\ufffde\ufffdf\ufffdg\ufffdh\ufffdi"
+
+
+def test_a_response_never_carries_what_xml_cannot():
+    """State written before the endpoint refused such text still makes an answer botocore
+    reads: each character XML 1.0 cannot carry comes back as U+FFFD, the rest as it was."""
+    pool = {
+        "IpamPoolId": "ipam-pool-1",
+        "Description": UNSAFE_TEXT,
+        "Tags": [{"Key": "k\x02", "Value": "v\x03 é 😀"}],
+    }
+
+    body = protocol.write_response(
+        protocol.operation_model("DescribeIpamPools"), {"IpamPools": [pool]}, "r"
+    )
+
+    ET.fromstring(body)
+    assert parse_response("DescribeIpamPools", body) == {
+        "IpamPools": [
+            {
+                "IpamPoolId": "ipam-pool-1",
+                "Description": UNSAFE_READ,
+                "Tags": [{"Key": "k\ufffd", "Value": "v\ufffd é 😀"}],
+            }
+        ]
+    }
+
+
+def test_an_error_never_carries_what_xml_cannot():
+    body = protocol.write_error("InvalidAction", f"The action {UNSAFE_TEXT} is not valid", "r")
+
+    parsed = create_parser("ec2").parse(
+        {"body": body, "headers": {}, "status_code": 400},
+        protocol.operation_model("DescribeIpamPools").output_shape,
+    )
+    assert ET.fromstring(body).tag == "Response"
+    assert parsed["Error"]["Message"] == f"The action {UNSAFE_READ} is not valid"
+
+
+def test_tabs_newlines_and_carriage_returns_come_back_as_sent():
+    pool = {"IpamPoolId": "ipam-pool-1", "Description": "a\tb\r\nc\rd\ne"}
+
+    body = protocol.write_response(
+        protocol.operation_model("DescribeIpamPools"), {"IpamPools": [pool]}, "r"
+    )
+
+    assert parse_response("DescribeIpamPools", body) == {"IpamPools": [pool]}
+
+
 # --- requests: botocore's EC2 serializer, then parse_params -------------------------------------
 
 

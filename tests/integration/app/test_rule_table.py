@@ -149,6 +149,7 @@ CP, PR, AL = "CreateIpamPool", "ProvisionIpamPoolCidr", "AllocateIpamPoolCidr"
 CASES = [
     # --- request syntax
     Case("client_token_invalid", CP, create(ClientToken="x" * 65)),
+    Case("text_not_xml_safe", CP, create(Description="bad\x01text")),
     Case("netmask_out_of_range", CP, create(AllocationMinNetmaskLength=33)),
     Case("cidr_invalid", PR, {"IpamPoolId": "{empty_child}", "Cidr": "10.0.0/16"}),
     Case("cidr_wrong_family", PR, {"IpamPoolId": "{empty_child}", "Cidr": "fd00::/8"}),

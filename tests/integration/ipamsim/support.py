@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
+import socket
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -10,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import boto3
 import pytest
@@ -177,3 +180,58 @@ def signed_for(region: str) -> dict[str, str]:
             "SignedHeaders=host;x-amz-date, Signature=0"
         )
     }
+
+
+@dataclass
+class Answer:
+    """An HTTP answer read off a socket: status, headers (names in lower case), body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def xml(self) -> ET.Element:
+        assert self.headers["content-type"].startswith("text/xml"), self.headers
+        return ET.fromstring(self.body)
+
+    def json(self) -> Any:
+        assert self.headers["content-type"] == "application/json", self.headers
+        return json.loads(self.body)
+
+
+def exchange(
+    url: str, data: bytes, *, half_close: bool = True, timeout: float = 15.0
+) -> Answer | None:
+    """Send ``data`` as it is on a new connection and read the first answer, or None if the
+    server closed the connection without one. ``half_close`` ends the sending side after
+    ``data``, so the server sees the end of the request at once."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server may have answered and closed already: read what it said
+        method = data.split(b" ", 1)[0].decode("latin-1")
+        response = http.client.HTTPResponse(sock, method=method)
+        try:
+            response.begin()
+            body = response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            return None
+        finally:
+            response.close()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return Answer(response.status, headers, body)
+
+
+def http_request(
+    method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> bytes:
+    """The bytes of an HTTP/1.1 request, with a Content-Length unless ``headers`` set one."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    fields = {"Content-Length": str(len(body))} if body else {}
+    for name, value in (fields | (headers or {})).items():
+        lines.append(f"{name}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body

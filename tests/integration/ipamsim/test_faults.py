@@ -226,7 +226,24 @@ def test_an_unknown_control_path_is_404(shared_server, sim):
         {"deny": "yes"},
         {"fail_next_creates": 1.5},
         {"deny_actions": [1, 2]},
+        {"deny_actions": 5},
+        {"deny_actions": {"CreateIpamPool": True}},
         {"unreachable": None},
+        {"latency": float("nan")},
+        {"latency": float("inf")},
+        {"latency": 1e308},
+        {"latency": 60.5},
+        {"latency": True},
+        {"throttle_rate": 5},
+        {"throttle_rate": 1.01},
+        {"throttle_rate": -0.5},
+        {"mutation_conflict_rate": 2},
+        {"mutation_conflict_rate": float("nan")},
+        {"fail_next_creates": -1},
+        {"fail_next_creates": 10_001},
+        {"fail_next_creates": 1e308},
+        {"fail_next_creates": 10**400},
+        {"fail_next_creates": True},
     ],
 )
 def test_post_faults_refuses_wrong_types_and_changes_nothing(shared_server, sim, body):
@@ -235,6 +252,33 @@ def test_post_faults_refuses_wrong_types_and_changes_nothing(shared_server, sim,
     assert status == 400
     assert "error" in answer
     assert sim.faults.as_dict() == ipamsim.Faults().as_dict()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"latency": float("nan")}, {"throttle_rate": 5}, {"mutation_conflict_rate": float("inf")}],
+)
+def test_a_refused_fault_leaves_the_endpoint_answering(local, sim, body):
+    with pytest.raises(ValueError, match="must be a number from 0 to"):
+        sim.faults.update(body)
+
+    assert local.describe_ipams()["Ipams"] == []
+    assert local.create_ipam()["Ipam"]["IpamId"]
+
+
+def test_faults_at_their_limits_are_accepted(sim):
+    limits = {
+        "throttle_rate": 1,
+        "mutation_conflict_rate": 1.0,
+        "latency": 60,
+        "fail_next_creates": 10_000,
+    }
+
+    sim.faults.update(limits)
+
+    assert {k: sim.faults.as_dict()[k] for k in limits} == limits
+    sim.faults.update({"throttle_rate": 0, "latency": 0.0, "fail_next_creates": 0.0})
+    assert sim.faults.as_dict() == ipamsim.Faults().as_dict() | {"mutation_conflict_rate": 1.0}
 
 
 def test_deny_actions_may_be_one_name(sim):
