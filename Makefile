@@ -34,7 +34,7 @@ test: venv
 	$(BIN)/python -m pytest
 
 fuzz: venv
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:randomly tests/integration/app/test_fuzz.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/integration/app/test_fuzz.py tests/integration/ipamsim/test_fuzz_http.py
 
 bench: venv
 	$(BIN)/python -m bench

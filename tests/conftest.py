@@ -15,10 +15,18 @@ from ipamsim.seed import seed_demo
 from pools.aws import reset_clients
 from pools.aws.embedded import use_simulator
 
-# Property-based tests: a bounded run in make test, a long one with HYPOTHESIS_PROFILE=fuzz.
+# Hypothesis: the normal run ("ci") tries the same few dozen examples per property every time
+# (derandomized, as Hypothesis's own ci profile), so it never fails by chance; with
+# HYPOTHESIS_PROFILE=fuzz (make fuzz) it tries many more, new ones each run, and keeps failing
+# examples in .hypothesis/ to try them first next time. A property shares its test's fixtures
+# (database, simulator) across examples, on purpose: state accumulates.
 _FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 hypothesis_settings.register_profile(
-    "ci", max_examples=25, deadline=None, suppress_health_check=_FIXTURES
+    "ci",
+    parent=hypothesis_settings.get_profile("ci"),
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=_FIXTURES,
 )
 hypothesis_settings.register_profile(
     "fuzz", max_examples=2000, deadline=None, suppress_health_check=_FIXTURES

@@ -7,33 +7,16 @@ for it. ``ec2`` is parametrized over both transports, in-process and HTTP.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 import ipamsim
 from ipamsim.server import IpamServer
 from tests.integration.ipamsim.support import HOME, NO_RETRIES, World, http_client, make_world
 
 TRANSPORTS = ("in-process", "http")
-
-# Hypothesis: the normal run ("ci") tries the same few dozen examples per property every time
-# (derandomized, as Hypothesis's own ci profile), so it never fails by chance; with
-# HYPOTHESIS_PROFILE=fuzz it tries many more, new ones each run, and keeps failing examples
-# in .hypothesis/ (kept out of git by Hypothesis) to try them first next time. A property
-# shares its test's simulator across examples, on purpose: state accumulates.
-_FIXTURES = [HealthCheck.function_scoped_fixture]
-settings.register_profile(
-    "ci",
-    parent=settings.get_profile("ci"),
-    max_examples=30,
-    suppress_health_check=[HealthCheck.too_slow, *_FIXTURES],
-)
-settings.register_profile("fuzz", max_examples=2000, deadline=None, suppress_health_check=_FIXTURES)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class _Current:
