@@ -163,6 +163,7 @@ class _Bench:
 
     @classmethod
     def start(cls) -> _Bench:
+        from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Permission
         from django.core.management import call_command
@@ -180,6 +181,7 @@ class _Bench:
         reset_clients()
         seed_demo(sim)
         sim.config.max_pools_per_scope = 100_000
+        settings.IPAM_QUOTAS = {**settings.IPAM_QUOTAS, "pools_per_scope": 100_000}
         sync_all()
 
         user = get_user_model().objects.create_user("bench")
@@ -234,9 +236,11 @@ class _Bench:
         reset_clients()
 
     def post(self, data: dict[str, str], **headers: Any) -> tuple[Any, float]:
-        """POST the form; the answer and the server's seconds for it."""
+        """POST the form (to live validation when ``_live`` says what changed); the answer
+        and the server's seconds for it."""
         before = len(self.server_seconds)
-        response = self.client.post("/pools/new/", data, **headers)
+        url = "/pools/new/validate/" if "_live" in data else "/pools/new/"
+        response = self.client.post(url, data, **headers)
         if len(self.server_seconds) != before + 1:
             raise RuntimeError("the handler was not timed")
         return response, self.server_seconds[-1]
