@@ -21,6 +21,7 @@ from botocore.exceptions import (
     ParamValidationError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from awsipam.constants import NETMASK_LIMITS
 
@@ -234,6 +235,12 @@ def translate(
             "AWS could not be reached. Nothing was changed; check the network and try again.",
             code="Unreachable",
         )
+    if isinstance(exc, ResponseParserError):
+        return AwsUnavailable(
+            "AWS answered with a response that could not be read. Nothing here was changed; "
+            "try again, and if it persists, look for unusual characters in names or tags.",
+            code="ResponseParserError",
+        )
     if isinstance(exc, ReadTimeoutError):
         return AwsUnavailable(
             "AWS did not answer in time. The request may still have been carried out; "
@@ -247,7 +254,7 @@ def call_aws(func: Callable[..., T], /, **params: Any) -> T:
     """Call a boto3 method, raising an :class:`AwsError` for anything but success."""
     try:
         return func(**params)
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
         error = translate(exc, params, operation_members(func))
         log.info("AWS %s failed: %s %s", getattr(func, "__name__", func), error.code, error)
         raise error from exc

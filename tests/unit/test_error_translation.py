@@ -490,3 +490,16 @@ def test_missing_required_member_is_a_refusal_naming_it():
 
     assert caught.value.code == "ParamValidation"
     assert caught.value.member == "IpamPoolId"
+
+
+def test_an_answer_botocore_cannot_parse_is_a_domain_error():
+    """An endpoint that wrote XML 1.0 cannot carry: the caller gets an AwsError, not a
+    traceback (the sync reports it and the next run goes on)."""
+    from botocore.parsers import ResponseParserError
+
+    def unreadable(**_):
+        raise ResponseParserError("Unable to parse response (not well-formed)")
+
+    with pytest.raises(AwsUnavailable) as caught:
+        call_aws(unreadable)
+    assert caught.value.code == "ResponseParserError"
