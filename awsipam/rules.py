@@ -706,34 +706,54 @@ def check_provision_ipam_pool_cidr(
     return []
 
 
-def _check_from_source(
-    request: Request, network: IPNetwork | None, source: PoolFacts
+def check_taken_from(
+    pool: PoolFacts,
+    network: IPNetwork | None,
+    length: int | None,
+    *,
+    label: str,
+    next_free: IPNetwork | None,
+    none_free: Violation,
 ) -> list[Violation]:
-    low, high = source.netmask_range
-    label = f"the source pool {source.pool_id}"
+    """A block taken from ``pool`` (its allocation rules, its space, what is free in it): a
+    given ``network``, or the ``next_free`` block of ``length`` (``none_free`` if none is)."""
+    low, high = pool.netmask_range
     if network is not None:
         found = addressing.check_in_free_space(
             network,
-            space=source.space,
-            used=source.used,
+            space=pool.space,
+            used=pool.used,
             min_netmask=low,
             max_netmask=high,
             pool_label=label,
         )
         return [found] if found else []
-    length = request["NetmaskLength"]
-    if not allows_netmask(source, length):
+    if not allows_netmask(pool, length):
         return [
             violation(
                 "cidr_netmask_outside_pool_rules",
                 "NetmaskLength",
-                f"The source pool allows netmask lengths /{low} to /{high}; "
+                f"{label[0].upper()}{label[1:]} allows netmask lengths /{low} to /{high}; "
                 f"/{length} is outside them.",
             )
         ]
-    if addressing.lowest_free_block(source.space, source.used, length) is None:
-        return [_not_available(length, label)]
-    return []
+    return [] if next_free is not None else [none_free]
+
+
+def _check_from_source(
+    request: Request, network: IPNetwork | None, source: PoolFacts
+) -> list[Violation]:
+    length = request.get("NetmaskLength")
+    label = f"the source pool {source.pool_id}"
+    free = None if network else addressing.lowest_free_block(source.space, source.used, length)
+    return check_taken_from(
+        source,
+        network,
+        length,
+        label=label,
+        next_free=free,
+        none_free=_not_available(length, label),
+    )
 
 
 def _not_available(length: int, where: str) -> Violation:
@@ -810,34 +830,18 @@ def check_allocate_ipam_pool_cidr(request: Request, *, pool: PoolFacts) -> list[
     problems = check_usable(pool)
     if problems:
         return problems
-    low, high = pool.netmask_range
-    if network is not None:
-        found = addressing.check_in_free_space(
-            network,
-            space=pool.space,
-            used=pool.used,
-            min_netmask=low,
-            max_netmask=high,
-            pool_label="the pool",
-        )
-        return [found] if found else []
-    if not allows_netmask(pool, length):
-        return [
-            violation(
-                "cidr_netmask_outside_pool_rules",
-                "NetmaskLength",
-                f"The pool allows netmask lengths /{low} to /{high}; /{length} is outside them.",
-            )
-        ]
-    if next_allocation_cidr(request, pool=pool) is None:
-        return [
-            violation(
-                "allocation_not_available",
-                "NetmaskLength",
-                f"The pool {pool.pool_id} has no free /{length} where the request allows it.",
-            )
-        ]
-    return []
+    return check_taken_from(
+        pool,
+        network,
+        length,
+        label="the pool",
+        next_free=None if network else next_allocation_cidr(request, pool=pool),
+        none_free=violation(
+            "allocation_not_available",
+            "NetmaskLength",
+            f"The pool {pool.pool_id} has no free /{length} where the request allows it.",
+        ),
+    )
 
 
 def check_release_ipam_pool_allocation(request: Request, *, pool: PoolFacts) -> list[Violation]:
