@@ -678,7 +678,7 @@ def check_provision_ipam_pool_cidr(
         return []
     if (
         pool.scope_type == ScopeType.PUBLIC
-        and pool.public_ip_source == PublicIpSource.BYOIP
+        and pool.public_ip_source in (None, PublicIpSource.BYOIP)  # byoip is the default
         and not request.get("CidrAuthorizationContext")
     ):
         return [

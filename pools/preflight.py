@@ -43,8 +43,15 @@ def create_pool(
     return created, provisioned
 
 
-def provision(request: Request, *, pool: IpamPool) -> list[Violation]:
-    source = pool.source_pool
+def provision(
+    request: Request, *, pool: IpamPool, source: IpamPool | None = None
+) -> list[Violation]:
+    """ProvisionIpamPoolCidr into ``pool`` (its source pool given, or looked up)."""
+    source = source or pool.source_pool
+    if source is None and pool.source_pool_aws_id:
+        source = selectors.pool_with_space().filter(pool_id=pool.source_pool_aws_id).first()
+        if source is None:  # not mirrored yet: judge what needs no facts, AWS the rest
+            return rules.provision_syntax(request, pool.address_family)[1]
     return rules.check_provision_ipam_pool_cidr(
         request,
         pool=selectors.pool_facts(pool),

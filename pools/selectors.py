@@ -12,7 +12,7 @@ from django.urls import reverse
 from netaddr import IPNetwork
 
 from awsipam import addressing, rules
-from awsipam.choices import ENDED_POOL_STATES, LIVE_CIDR_STATES, SETTLING_CIDR_STATES
+from awsipam.choices import ENDED_POOL_STATES, SETTLING_CIDR_STATES, SPACE_CIDR_STATES
 from awsipam.facts import AllocationFacts, CidrFacts, PoolFacts, Quotas, ScopeFacts
 from pools import addressmap, tree
 from pools.models import (
@@ -81,7 +81,7 @@ def _url_maker(name: str) -> Callable[[Any], str]:
 
 def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
     """The pool's CIDRs with its child pools, allocations and free space, to scale."""
-    space = [c.cidr for c in pool.cidrs.all() if c.cidr and c.state in LIVE_CIDR_STATES]
+    space = [c.cidr for c in pool.cidrs.all() if c.cidr and c.state in SPACE_CIDR_STATES]
     allocations = list(pool.allocations.all())
     children = {
         pool_id: name or description

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from netaddr import IPNetwork
 
 from awsipam.rules import normalise_locale
-from pools import mirror
+from pools import mirror, preflight
 from pools.aws import (
     AwsError,
     AwsNotAuthorised,
@@ -229,7 +229,7 @@ def pool_provision_first_cidr(*, pool: IpamPool) -> None:
     it and nothing retries it.
     """
     creation = PoolCreation.objects.filter(pool=pool).first()
-    if creation is None or not (creation.first_cidr or creation.first_netmask_length):
+    if creation is None or not (creation.first_cidr or creation.first_netmask_length is not None):
         return
     if creation.error_code or pool.cidrs.exists() or not pool.is_usable:
         return
@@ -242,8 +242,8 @@ def pool_provision_first_cidr(*, pool: IpamPool) -> None:
                 netmask_length=creation.first_netmask_length,
                 client_token=token,
             )
-        except AwsRefused as err:
-            if not (_taken_meanwhile(err) and creation.first_cidr and pool.source_pool_id):
+        except AwsRefused:
+            if not (creation.first_cidr and pool.source_pool and _taken_meanwhile(pool, creation)):
                 raise
             length = IPNetwork(creation.first_cidr).prefixlen
             cidr = pool_provision_cidr(pool=pool, netmask_length=length, client_token=f"{token}-2")
@@ -258,9 +258,16 @@ def pool_provision_first_cidr(*, pool: IpamPool) -> None:
         raise
 
 
-def _taken_meanwhile(err: AwsRefused) -> bool:
-    """Whether AWS refused a CIDR because it is allocated already."""
-    return err.member == "Cidr" and "overlaps" in err.message
+def _taken_meanwhile(pool: IpamPool, creation: PoolCreation) -> bool:
+    """Whether the first CIDR AWS refused is allocated in the source pool now: read the source
+    pool's space again and ask the rules (AWS's wording of the refusal is not to be parsed)."""
+    pool_refresh_space(pool=pool.source_pool)
+    request = FirstCidr(cidr=creation.first_cidr).request(pool.pool_id)
+    source = IpamPool.objects.get(pk=pool.source_pool_id)
+    return any(
+        v.code == "cidr_overlaps_allocation"
+        for v in preflight.provision(request, pool=pool, source=source)
+    )
 
 
 def pool_refresh(*, pool: IpamPool) -> IpamPool:

@@ -20,6 +20,7 @@ from pools import selectors, services
 from pools.aws import AwsError, AwsRefused, worker_patience
 from pools.models import IpamPool
 from pools.sync import sync_all
+from pools.taskstate import task_state
 
 try:  # Django 6
     from django.tasks import task, task_backends
@@ -33,7 +34,11 @@ GONE = "gone"  # AWS no longer has the pool
 
 
 def follow(pool: IpamPool) -> str:
-    """Start following ``pool`` until AWS is done with it; returns the task's id."""
+    """Start following ``pool`` until AWS is done with it, unless a task already does (a
+    double click starts one); returns the task's id."""
+    current = task_state(pool.follow_task_id)
+    if current is not None and current["status"] in ("READY", "RUNNING"):
+        return pool.follow_task_id
     until = (timezone.now() + timedelta(seconds=settings.IPAM_FOLLOW_SECONDS)).isoformat()
     result = follow_pool.enqueue(pool.pk, until)
     IpamPool.objects.filter(pk=pool.pk).update(follow_task_id=str(result.id))
@@ -49,23 +54,27 @@ def follow_pool(pool_pk: int, until: str) -> str:
     pool = IpamPool.objects.filter(pk=pool_pk).first()
     if pool is None:
         return GONE
+    error = ""
     with worker_patience():
         try:
             pool = services.pool_refresh(pool=pool)
-            services.pool_provision_first_cidr(pool=pool)
-            if pool.is_deleting:
-                services.refresh_descendants(pool)
-            if pool.source_pool is not None:  # its space changed with this pool's
-                services.pool_refresh_space(pool=pool.source_pool)
-            error = ""
         except AwsRefused as err:
             if err.code in ("InvalidIpamPoolId.NotFound", "NotFound"):
                 return GONE
-            log.info("Following %s: AWS refused %s", pool.pool_id, err.code)
             error = err.message
         except AwsError as err:  # unreachable or throttled: try again on the next run
-            log.warning("Following %s: %s %s", pool.pool_id, err.code, err)
             error = err.message
+        if not error:
+            try:
+                services.pool_provision_first_cidr(pool=pool)
+                if pool.is_deleting:
+                    services.refresh_descendants(pool)
+                if pool.source_pool is not None:  # its space changed with this pool's
+                    services.pool_refresh_space(pool=pool.source_pool)
+            except AwsError as err:  # a refused first CIDR is recorded on its creation
+                error = err.message
+    if error:
+        log.warning("Following %s: %s", pool.pool_id, error)
     IpamPool.objects.filter(pk=pool_pk).update(follow_error=error)
     pool = selectors.pool_with_space().get(pk=pool_pk)
     still = selectors.pool_page(pool)["settling"]

@@ -130,7 +130,7 @@ def annotate(
         return nodes
     ids: Collection[int] | QuerySet = list(by_id) if selection is None else selection.values("id")
     for pool_id, cidr in (
-        IpamPoolCidr.objects.holding_space().filter(pool_id__in=ids).values_list("pool_id", "cidr")
+        IpamPoolCidr.objects.with_space().filter(pool_id__in=ids).values_list("pool_id", "cidr")
     ):
         by_id[pool_id].cidrs.append(cidr)
     # Use, summed in the database by netmask length: a row per pool and length, not per

@@ -9,11 +9,14 @@ tests/conftest.py); ``make fuzz`` runs the long one.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,10 +63,30 @@ def clients(db, demo, django_user_model) -> dict[str, Client]:
     return made
 
 
+WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+
+
+def aws_calls(sim: Any) -> int:
+    """How many requests the endpoint has answered (counted by the fixture below)."""
+    return sim.answered
+
+
+@pytest.fixture(autouse=True)
+def count_answers(sim: Any) -> None:
+    sim.answered = 0
+    handle = sim.handle
+
+    def counted(*args: Any) -> Any:
+        sim.answered += 1
+        return handle(*args)
+
+    sim.handle = counted
+
+
 def state(sim: Any) -> tuple:
     """What a request must not change: the mirror's rows, and AWS's pools."""
     return (
-        IpamPool.objects.count(),
+        sorted(IpamPool.objects.values_list("pool_id", "state", "description")),
         IpamPoolCidr.objects.count(),
         IpamPoolAllocation.objects.count(),
         PoolCreation.objects.count(),
@@ -106,12 +129,15 @@ def test_get_pages_answer_and_write_nothing(clients, sim, name, args, role, quer
         url = reverse(name, args=values)
     except Exception:  # a segment no URL can carry: the router answers it, as below
         url = reverse(name, args=[ids[a] for a in args]).rstrip("/") + "/" + segment + "/"
-    before = state(sim)
+    before, calls = state(sim), aws_calls(sim)
 
-    response = clients[role].get(url, query, HTTP_HX_REQUEST="true")
+    with CaptureQueriesContext(connection) as queries:
+        response = clients[role].get(url, query, HTTP_HX_REQUEST="true")
 
     assert response.status_code < 500, (url, query)
-    assert state(sim) == before, "a GET wrote"
+    assert state(sim) == before, "a GET changed AWS or the mirror"
+    assert not [q["sql"] for q in queries if WRITE.match(q["sql"])], "a GET wrote"
+    assert aws_calls(sim) == calls, "a GET called AWS"
 
 
 FORM_FIELDS = [
