@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from awsipam import rules
 from awsipam.catalog import Violation
-from awsipam.choices import DELETED_STATES
+from awsipam.choices import DELETED_STATES, PoolState
 from ipamsim.errors import ApiError, not_found
 from ipamsim.store import Store
 
@@ -98,12 +98,12 @@ class Context:
             if then == GONE:
                 self.store.remove(kind, resource_id)
                 continue
-            if then == "create-complete" and "_failure" in obj:
-                obj["State"] = "create-failed"
+            if then == PoolState.CREATE_COMPLETE and "_failure" in obj:
+                obj["State"] = PoolState.CREATE_FAILED
                 obj["StateMessage"] = obj.pop("_failure")
             else:
                 obj["State"] = then
-            if then == "delete-complete":
+            if then == PoolState.DELETE_COMPLETE:
                 obj["_then"] = GONE
                 obj["_due"] = self.now + self.sim.config.deleted_retention
             self.store.touch(kind, resource_id)

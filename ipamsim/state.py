@@ -12,7 +12,7 @@ from netaddr import IPNetwork
 
 from awsipam import rules
 from awsipam.catalog import Violation
-from awsipam.choices import DELETED_STATES, LIVE_CIDR_STATES, ScopeType
+from awsipam.choices import DELETED_STATES, LIVE_CIDR_STATES, PoolState, ScopeType
 from awsipam.facts import AllocationFacts, CidrFacts, IpamFacts, PoolFacts, ScopeFacts
 from ipamsim.context import Context
 
@@ -176,7 +176,7 @@ def make_scope(
     }
     if description is not None:
         scope["Description"] = description
-    ctx.schedule("scope", scope, "create-in-progress", "create-complete")
+    ctx.schedule("scope", scope, PoolState.CREATE_IN_PROGRESS, PoolState.CREATE_COMPLETE)
     return ctx.store.add("scope", scope_id, scope)
 
 
@@ -237,7 +237,7 @@ def delete_pool_tree(ctx: Context, pool: Obj) -> None:
         deprovision(ctx, cidr)
     for allocation in pool_allocations(ctx, pool):
         ctx.store.remove("allocation", allocation["IpamPoolAllocationId"])
-    ctx.schedule("pool", pool, "delete-in-progress", "delete-complete")
+    ctx.schedule("pool", pool, PoolState.DELETE_IN_PROGRESS, PoolState.DELETE_COMPLETE)
     pool.pop("_failure", None)
     ctx.store.touch("pool", pool["IpamPoolId"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from awsipam import rules
-from awsipam.choices import DELETED_STATES, Tier
+from awsipam.choices import DELETED_STATES, PoolState, Tier
 from ipamsim import listing, state
 from ipamsim.context import Context, operation
 
@@ -59,7 +59,7 @@ def create_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     public_scope = state.make_scope(ctx, ipam, scope_type="public", is_default=True)
     ipam["PublicDefaultScopeId"] = public_scope["IpamScopeId"]
     ipam["PrivateDefaultScopeId"] = private_scope["IpamScopeId"]
-    ctx.schedule("ipam", ipam, "create-in-progress", "create-complete")
+    ctx.schedule("ipam", ipam, PoolState.CREATE_IN_PROGRESS, PoolState.CREATE_COMPLETE)
     ctx.store.add("ipam", ipam_id, ipam)
     ctx.remember(token, params, ipam_id)
     return {"Ipam": ipam}
@@ -95,7 +95,7 @@ def modify_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     for key in ("Description", "EnablePrivateGua", "MeteredAccount"):
         if key in params:
             ipam[key] = params[key]
-    ctx.schedule("ipam", ipam, "modify-in-progress", "modify-complete")
+    ctx.schedule("ipam", ipam, PoolState.MODIFY_IN_PROGRESS, PoolState.MODIFY_COMPLETE)
     ctx.store.touch("ipam", ipam["IpamId"])
     return {"Ipam": _with_scope_count(ctx, ipam)}
 
@@ -109,8 +109,8 @@ def delete_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             state.delete_pool_tree(ctx, pool)
     for scope in ctx.store.all("scope"):
         if scope["_ipam"] == ipam["IpamId"] and scope["State"] not in DELETED_STATES:
-            ctx.schedule("scope", scope, "delete-in-progress", "delete-complete")
+            ctx.schedule("scope", scope, PoolState.DELETE_IN_PROGRESS, PoolState.DELETE_COMPLETE)
             ctx.store.touch("scope", scope["IpamScopeId"])
-    ctx.schedule("ipam", ipam, "delete-in-progress", "delete-complete")
+    ctx.schedule("ipam", ipam, PoolState.DELETE_IN_PROGRESS, PoolState.DELETE_COMPLETE)
     ctx.store.touch("ipam", ipam["IpamId"])
     return {"Ipam": ipam}

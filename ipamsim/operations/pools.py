@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from awsipam import rules
-from awsipam.choices import PublicIpSource, ScopeType
+from awsipam.choices import PoolState, PublicIpSource, ScopeType
 from awsipam.constants import NO_LOCALE
 from ipamsim import listing, state
 from ipamsim.context import Context, operation
@@ -93,7 +93,7 @@ def create_ipam_pool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     failure = ctx.sim.take_create_failure()
     if failure:
         pool["_failure"] = failure
-    ctx.schedule("pool", pool, "create-in-progress", "create-complete")
+    ctx.schedule("pool", pool, PoolState.CREATE_IN_PROGRESS, PoolState.CREATE_COMPLETE)
     ctx.store.add("pool", pool_id, pool)
     ctx.remember(token, params, pool_id)
     return {"IpamPool": pool}
@@ -117,7 +117,7 @@ def describe_ipam_pools(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 # [aws] the CLI example of modify-ipam-pool answers modify-complete at once (ModifyIpam's
 # example answers modify-in-progress, and that one keeps the create delay).
-MODIFIED_POOL_STATE = "modify-complete"
+MODIFIED_POOL_STATE = PoolState.MODIFY_COMPLETE
 
 
 @operation("ModifyIpamPool")

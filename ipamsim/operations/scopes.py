@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from awsipam import rules
+from awsipam.choices import PoolState
 from ipamsim import listing, state
 from ipamsim.context import Context, operation
 
@@ -71,6 +72,6 @@ def describe_ipam_scopes(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
 def delete_ipam_scope(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     scope = ctx.find("scope", params["IpamScopeId"], include_deleted=False)
     ctx.refuse(rules.check_delete_ipam_scope(params, scope=state.scope_facts(ctx, scope)))
-    ctx.schedule("scope", scope, "delete-in-progress", "delete-complete")
+    ctx.schedule("scope", scope, PoolState.DELETE_IN_PROGRESS, PoolState.DELETE_COMPLETE)
     ctx.store.touch("scope", scope["IpamScopeId"])
     return {"IpamScope": with_pool_count(ctx, scope)}
