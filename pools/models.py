@@ -25,7 +25,12 @@ from awsipam.choices import (
     SPACE_CIDR_STATES,
     USABLE_POOL_STATES,
 )
-from awsipam.constants import MAX_POOL_DEPTH, NETMASK_LIMITS
+from awsipam.constants import (
+    MAX_POOL_DEPTH,
+    MAX_TAG_KEY_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    NETMASK_LIMITS,
+)
 
 
 def text_choices(enum: type[StrEnum]) -> type[models.TextChoices]:
@@ -197,7 +202,7 @@ class IpamPool(AwsMirror):
     depth = models.PositiveSmallIntegerField("pool depth", default=1)
     state = models.CharField(max_length=32, choices=State.choices)
     state_message = models.TextField(blank=True)
-    name = models.CharField(max_length=256, blank=True, help_text="The Name tag.")
+    name = models.CharField(max_length=MAX_TAG_VALUE_LENGTH, blank=True, help_text="The Name tag.")
     description = models.TextField(blank=True)
     auto_import = models.BooleanField(default=False)
     publicly_advertisable = models.BooleanField(null=True, blank=True)
@@ -336,8 +341,8 @@ class PoolTag(models.Model):
     pool = models.ForeignKey(
         IpamPool, on_delete=models.CASCADE, related_name="tag_rows", db_index=False
     )
-    key = models.CharField(max_length=128)
-    value = models.CharField(max_length=256, blank=True)
+    key = models.CharField(max_length=MAX_TAG_KEY_LENGTH)
+    value = models.CharField(max_length=MAX_TAG_VALUE_LENGTH, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["pool", "key"], name="pool_tag_unique_key")]
