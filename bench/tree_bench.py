@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,7 @@ def run(quick: bool = False) -> Suite:
             "IPAMUI_VAR_DIR": directory,
             "DATABASE_URL": f"sqlite:///{Path(directory) / 'db.sqlite3'}",
             "DJANGO_SETTINGS_MODULE": "ipamui.settings",
+            "SECRET_KEY": secrets.token_urlsafe(50),
             "DEBUG": "false",
             "IPAM_BACKEND": "embedded",
             "IPAM_EMBEDDED_SEED": "false",

@@ -3,6 +3,10 @@
 With no AWS configuration the app talks to the embedded local IPAM endpoint (``ipamsim``), with
 its state in ``var/``; ``IPAM_BACKEND=aws`` (or ``AWS_ENDPOINT_URL_EC2``) uses boto3's standard
 credential chain and Region instead.
+
+``DEBUG=true`` (what ``make run`` sets) needs no environment at all. With DEBUG off, as in
+production, ``SECRET_KEY`` must be set, and a setting that makes no sense stops the start with
+``ImproperlyConfigured`` rather than being guessed at.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("IPAMUI_VAR_DIR", BASE_DIR / "var"))
@@ -25,10 +30,22 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+DEBUG = env_bool("DEBUG")
+
+
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in var/."""
+    """SECRET_KEY from the environment; in development (DEBUG on) one generated once and kept
+    in var/. In production a key file per host would sign sessions differently on each host
+    behind the load balancer, so there the key must come from the environment."""
     if key := os.environ.get("SECRET_KEY"):
         return key
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. With DEBUG off the app takes its key from the environment "
+            "only: set SECRET_KEY to a long random string, the same for every process "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=true "
+            "for development, which keeps a generated key in var/secret_key."
+        )
     path = VAR_DIR / "secret_key"
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -38,7 +55,6 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -141,9 +157,17 @@ LOGGING = {
 # --- AWS IPAM --------------------------------------------------------------------------------
 # "embedded": the local endpoint in this process; "aws": boto3's standard configuration
 # (credentials chain, AWS_ENDPOINT_URL_EC2 if set).
+IPAM_BACKENDS = ("embedded", "aws")
 IPAM_BACKEND = os.environ.get(
     "IPAM_BACKEND", "aws" if os.environ.get("AWS_ENDPOINT_URL_EC2") else "embedded"
 )
+if IPAM_BACKEND not in IPAM_BACKENDS:
+    # A typo must not fall through to one or the other: "aws" would change real pools.
+    raise ImproperlyConfigured(
+        f"IPAM_BACKEND={IPAM_BACKEND!r} is not one of {', '.join(IPAM_BACKENDS)}: "
+        "'embedded' for the local IPAM endpoint in this process, 'aws' for AWS (or the endpoint "
+        "in AWS_ENDPOINT_URL_EC2)."
+    )
 IPAM_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 IPAM_CONNECT_TIMEOUT = float(os.environ.get("IPAM_CONNECT_TIMEOUT", "3"))
 IPAM_READ_TIMEOUT = float(os.environ.get("IPAM_READ_TIMEOUT", "20"))
