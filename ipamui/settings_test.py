@@ -8,3 +8,13 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-" + "k" * 50)
 
 from ipamui.settings import *  # noqa: F403
+
+# Static files as the finders see them, with their plain names: no test depends on a
+# collectstatic having been run, and no manifest left by an older run can hide a new file.
+# Hashed names and compression are what the production smoke test checks, on collected files.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
