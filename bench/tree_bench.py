@@ -67,7 +67,7 @@ def run(quick: bool = False) -> Suite:
             **os.environ,
             "IPAMUI_VAR_DIR": directory,
             "DATABASE_URL": f"sqlite:///{Path(directory) / 'db.sqlite3'}",
-            "DJANGO_SETTINGS_MODULE": "ipamui.settings",
+            "DJANGO_SETTINGS_MODULE": "ipamui.settings_test",  # for the test client
             "SECRET_KEY": secrets.token_urlsafe(50),
             "DEBUG": "false",
             "IPAM_BACKEND": "embedded",
