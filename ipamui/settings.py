@@ -235,11 +235,32 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Everything to stderr, where gunicorn's error log, a container runtime or systemd collects it:
+# every 500 with its traceback (django.request, which with DEBUG off Django would only mail to
+# ADMINS), security refusals (django.security: a Host not allowed, a CSRF failure), lockouts
+# (axes), and the app's own loggers at LOG_LEVEL.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"pools": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(name)s] pid=%(process)d %(message)s"}
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": "plain",
+        }
+    },
+    "loggers": {
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "axes": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "pools": {"handlers": ["stderr"], "level": LOG_LEVEL},
+        "ipamsim": {"handlers": ["stderr"], "level": LOG_LEVEL},
+        "awsipam": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    },
 }
 
 # --- AWS IPAM --------------------------------------------------------------------------------
