@@ -116,7 +116,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files are answered here, before anything below runs; they come gzipped already.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above every middleware that reads or changes the body, so that it compresses last. Django
+    # pads what it compresses with random bytes against BREACH.
+    "django.middleware.gzip.GZipMiddleware",
     "csp.middleware.CSPMiddleware",
     "ipamui.middleware.RefuseNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
