@@ -242,7 +242,7 @@ STORAGES = {
 # Everything to stderr, where gunicorn's error log, a container runtime or systemd collects it:
 # every 500 with its traceback (django.request, which with DEBUG off Django would only mail to
 # ADMINS), security refusals (django.security: a Host not allowed, a CSRF failure), lockouts
-# (axes), and the app's own loggers at LOG_LEVEL.
+# (axes), the task worker's tasks, and the app's own loggers at LOG_LEVEL.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
 LOGGING = {
     "version": 1,
@@ -261,6 +261,10 @@ LOGGING = {
         "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
         "django.security": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         "axes": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        # The task worker's (db_worker sets their level from its --verbosity): a task that
+        # fails is logged with its traceback.
+        "django_tasks": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "django_tasks_db": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         "pools": {"handlers": ["stderr"], "level": LOG_LEVEL},
         "ipamsim": {"handlers": ["stderr"], "level": LOG_LEVEL},
         "awsipam": {"handlers": ["stderr"], "level": LOG_LEVEL},
