@@ -1,8 +1,9 @@
 """The app as production runs it: gunicorn (two workers) with ``ipamui.settings`` and DEBUG off,
-collected static files served by WhiteNoise, PostgreSQL when the suite runs on it (a database
-of its own, created and dropped here) or a SQLite file, and the embedded IPAM endpoint with the
-demo IPAM. Chromium logs in and creates a pool through the form; the answers on the wire are
-checked for what a load balancer and a browser rely on.
+beside the task worker (``manage.py db_worker``), collected static files served by WhiteNoise,
+PostgreSQL when the suite runs on it (a database of its own, created and dropped here) or a
+SQLite file, and the embedded IPAM endpoint with the demo IPAM. Chromium logs in and creates a
+pool through the form, and sees the worker bring its state to create-complete; the answers on
+the wire are checked for what a load balancer and a browser rely on.
 
 TLS would end at a proxy in front of gunicorn: here the browser sends the header such a proxy
 adds (``X-Forwarded-Proto: https``, read through SECURE_PROXY_SSL_HEADER), so every HTTPS
@@ -163,24 +164,37 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         password = re.search(r"password: (\S+)", admin.stdout)[1]
 
         log = var_dir / "gunicorn.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "ipamui/gunicorn.conf.py"],
-                env=env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait_healthy(process, port, log)
+        gunicorn = [sys.executable, "-m", "gunicorn", "-c", "ipamui/gunicorn.conf.py"]
+        worker = [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-startup-delay",
+            "--interval",
+            "0.2",
+        ]
+        with (
+            _process(gunicorn, env, log) as web,
+            _process(worker, env, var_dir / "worker.log"),
+        ):
+            _wait_healthy(web, port, log)
             yield Server(port, username, password, log, time.monotonic() - started)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+
+
+@contextlib.contextmanager
+def _process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """A child process with its output in ``log``, stopped (SIGTERM, then SIGKILL) at the end."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # --- on the wire -------------------------------------------------------------------------------
@@ -315,6 +329,9 @@ def test_a_browser_logs_in_and_creates_a_pool(server: Server, browser: Any) -> N
         page.get_by_role("button", name="Create pool").click()
         page.wait_for_url(POOL_PAGE)
         expect(page.get_by_role("heading", level=1)).to_contain_text("created under gunicorn")
+        # The task worker follows the pool until AWS is done; the page shows it with no reload.
+        status = page.locator("#pool-status .badge").first
+        expect(status).to_have_text("create-complete", timeout=BROWSER_TIMEOUT_MS)
 
         violations = page.evaluate("JSON.parse(sessionStorage.getItem('csp-violations') || '[]')")
         assert violations == []
