@@ -23,8 +23,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,16 +261,26 @@ def test_static_files_have_hashed_names_long_caching_and_gzip(server: Server) ->
 # --- in the browser -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (make test installs it)")
-    from playwright.sync_api import sync_playwright
+def in_own_thread(scenario: Callable[[], None]) -> None:
+    """Run ``scenario`` in a thread of its own and re-raise what it raised.
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    Playwright's sync API refuses to start in a thread where another instance runs (the browser
+    tests' session-wide one, in the same pytest run); a new thread has no event loop yet.
+    """
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            scenario()
+        except BaseException as error:
+            raised.append(error)
+
+    thread = threading.Thread(target=target, name="smoke-browser")
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the browser scenario did not finish in 120 s"
+    if raised:
+        raise raised[0]
 
 
 # Every Content Security Policy violation, also as an event, in case the console has none.
@@ -282,9 +293,24 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-def test_a_browser_logs_in_and_creates_a_pool(server: Server, browser: Any) -> None:
-    from playwright.sync_api import expect
+def test_a_browser_logs_in_and_creates_a_pool(server: Server) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (make test installs it)")
+    in_own_thread(lambda: _log_in_and_create_a_pool(server))
 
+
+def _log_in_and_create_a_pool(server: Server) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            _scenario(server, browser, expect)
+        finally:
+            browser.close()
+
+
+def _scenario(server: Server, browser: Any, expect: Any) -> None:
     context = browser.new_context(extra_http_headers=HTTPS, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(BROWSER_TIMEOUT_MS)
     context.add_init_script(RECORD_VIOLATIONS)
