@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 
-.PHONY: venv run ipamsim test fuzz bench lint format
+.PHONY: venv run serve ipamsim test fuzz bench lint format
 
 venv: $(STAMP)
 
@@ -24,6 +24,16 @@ run: venv
 	$(MANAGE) db_worker --verbosity 0 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+# Production: DEBUG off, so SECRET_KEY (and the settings in README's Production section) come
+# from the environment. Migrates, collects the static files WhiteNoise serves, then runs
+# gunicorn with ipamui/gunicorn.conf.py on $(HOST):$(PORT).
+SERVE_MANAGE := DEBUG=false $(BIN)/python manage.py
+
+serve: venv
+	$(SERVE_MANAGE) migrate --no-input
+	$(SERVE_MANAGE) collectstatic --no-input --verbosity 0
+	DEBUG=false HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c ipamui/gunicorn.conf.py
 
 ipamsim: venv
 	mkdir -p var

@@ -74,7 +74,7 @@ def run(quick: bool = False) -> Suite:
 def _environment(directory: Path) -> dict[str, str]:
     """Settings for a throwaway app: SQLite in ``directory``, the embedded endpoint, no seed."""
     return {
-        "DJANGO_SETTINGS_MODULE": "ipamui.settings",
+        "DJANGO_SETTINGS_MODULE": "ipamui.settings_test",  # for the test client
         "DATABASE_URL": f"sqlite:///{directory / 'bench.sqlite3'}",
         "IPAMUI_VAR_DIR": str(directory),
         "SECRET_KEY": secrets.token_urlsafe(50),

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -297,6 +298,7 @@ def _run_child(
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
         "IPAMUI_VAR_DIR": str(workdir),
+        "SECRET_KEY": secrets.token_urlsafe(50),
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
     }

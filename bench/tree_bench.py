@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,8 @@ def run(quick: bool = False) -> Suite:
             **os.environ,
             "IPAMUI_VAR_DIR": directory,
             "DATABASE_URL": f"sqlite:///{Path(directory) / 'db.sqlite3'}",
-            "DJANGO_SETTINGS_MODULE": "ipamui.settings",
+            "DJANGO_SETTINGS_MODULE": "ipamui.settings_test",  # for the test client
+            "SECRET_KEY": secrets.token_urlsafe(50),
             "DEBUG": "false",
             "IPAM_BACKEND": "embedded",
             "IPAM_EMBEDDED_SEED": "false",

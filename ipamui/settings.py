@@ -3,15 +3,22 @@
 With no AWS configuration the app talks to the embedded local IPAM endpoint (``ipamsim``), with
 its state in ``var/``; ``IPAM_BACKEND=aws`` (or ``AWS_ENDPOINT_URL_EC2``) uses boto3's standard
 credential chain and Region instead.
+
+``DEBUG=true`` (what ``make run`` sets) needs no environment at all. With DEBUG off, as in
+production, ``SECRET_KEY`` must be set, and a setting that makes no sense stops the start with
+``ImproperlyConfigured`` rather than being guessed at.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("IPAMUI_VAR_DIR", BASE_DIR / "var"))
@@ -25,10 +32,22 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+DEBUG = env_bool("DEBUG")
+
+
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in var/."""
+    """SECRET_KEY from the environment; in development (DEBUG on) one generated once and kept
+    in var/. In production a key file per host would sign sessions differently on each host
+    behind the load balancer, so there the key must come from the environment."""
     if key := os.environ.get("SECRET_KEY"):
         return key
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. With DEBUG off the app takes its key from the environment "
+            "only: set SECRET_KEY to a long random string, the same for every process "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=true "
+            "for development, which keeps a generated key in var/secret_key."
+        )
     path = VAR_DIR / "secret_key"
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -38,9 +57,44 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+
+# --- HTTPS -----------------------------------------------------------------------------------
+# In production TLS ends at the load balancer or proxy in front of gunicorn. Everything below is
+# on by default when DEBUG is off and off when it is on; each can be set from the environment.
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """``SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https``: the request header (as
+    request.META names it) and the value by which the proxy says the client used HTTPS."""
+    value = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+    if not value:
+        return None
+    header, _, expected = (part.strip() for part in value.partition(","))
+    if not header.startswith("HTTP_") or not expected:
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={value!r} is not of the form HEADER,VALUE with the header "
+            "as Django names it, e.g. HTTP_X_FORWARDED_PROTO,https"
+        )
+    return header, expected
+
+
+# Only for a proxy that sets the header on every request, removing any a client sent.
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# The load balancer's health checks come over plain HTTP, and must not be sent to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Preloading is for the owner of the whole domain to decide: a preload flag lets anyone submit
+# the domain to the browsers' built-in list. Off unless asked for, and Django's reminder
+# (security.W021) silenced while it is off.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# No script reads the CSRF cookie: htmx sends the token from the page (base.html).
+CSRF_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -48,16 +102,26 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver leaves static files to WhiteNoise, so development serves them as production does
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "django_htmx",
     "template_partials.apps.SimpleAppConfig",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "pools",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files are answered here, before anything below runs; they come gzipped already.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above every middleware that reads or changes the body, so that it compresses last. Django
+    # pads what it compresses with random bytes against BREACH.
+    "django.middleware.gzip.GZipMiddleware",
+    "csp.middleware.CSPMiddleware",
     "ipamui.middleware.RefuseNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,7 +131,28 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Content Security Policy (django-csp): scripts and styles from this site's own files only, no
+# eval and nothing inline. The templates have no inline script, event handler or style
+# attribute, and htmx is told (templates/base.html) neither to eval nor to inject its
+# indicator <style>: static/css/app.css carries those rules.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 ROOT_URLCONF = "ipamui.urls"
 WSGI_APPLICATION = "ipamui.wsgi.application"
@@ -118,6 +203,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes), on the app's login page and the admin's alike: after
+# AXES_FAILURE_LIMIT failed logins for one username from one address, that pair is locked out
+# for AXES_COOLOFF_MINUTES (another failure meanwhile starts the wait again); a successful
+# login clears the count. Behind proxies, TRUSTED_PROXY_COUNT says how many of them append to
+# X-Forwarded-For, so that the client's address is the one counted (ipamui.proxy).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "ipamui.proxy.client_ip"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -129,21 +230,61 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"
+# collectstatic writes here (make serve runs it); WhiteNoise serves it, each file under a name
+# with its content's hash, gzipped beside it, cached by browsers for ten years (immutable).
+# With DEBUG on, WhiteNoise serves straight from the app folders instead.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or VAR_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
+# Everything to stderr, where gunicorn's error log, a container runtime or systemd collects it:
+# every 500 with its traceback (django.request, which with DEBUG off Django would only mail to
+# ADMINS), security refusals (django.security: a Host not allowed, a CSRF failure), lockouts
+# (axes), the task worker's tasks, and the app's own loggers at LOG_LEVEL.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"pools": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(name)s] pid=%(process)d %(message)s"}
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": "plain",
+        }
+    },
+    "loggers": {
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "axes": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        # The task worker's (db_worker sets their level from its --verbosity): a task that
+        # fails is logged with its traceback.
+        "django_tasks": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "django_tasks_db": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "pools": {"handlers": ["stderr"], "level": LOG_LEVEL},
+        "ipamsim": {"handlers": ["stderr"], "level": LOG_LEVEL},
+        "awsipam": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    },
 }
 
 # --- AWS IPAM --------------------------------------------------------------------------------
 # "embedded": the local endpoint in this process; "aws": boto3's standard configuration
 # (credentials chain, AWS_ENDPOINT_URL_EC2 if set).
+IPAM_BACKENDS = ("embedded", "aws")
 IPAM_BACKEND = os.environ.get(
     "IPAM_BACKEND", "aws" if os.environ.get("AWS_ENDPOINT_URL_EC2") else "embedded"
 )
+if IPAM_BACKEND not in IPAM_BACKENDS:
+    # A typo must not fall through to one or the other: "aws" would change real pools.
+    raise ImproperlyConfigured(
+        f"IPAM_BACKEND={IPAM_BACKEND!r} is not one of {', '.join(IPAM_BACKENDS)}: "
+        "'embedded' for the local IPAM endpoint in this process, 'aws' for AWS (or the endpoint "
+        "in AWS_ENDPOINT_URL_EC2)."
+    )
 IPAM_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 IPAM_CONNECT_TIMEOUT = float(os.environ.get("IPAM_CONNECT_TIMEOUT", "3"))
 IPAM_READ_TIMEOUT = float(os.environ.get("IPAM_READ_TIMEOUT", "20"))

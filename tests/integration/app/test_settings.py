@@ -30,18 +30,25 @@ ENV_KEYS = (
 # variables set, and prints what it read.
 PROBE = """
 import importlib, json, os, sys
+from django.core.exceptions import ImproperlyConfigured
 cases = json.load(sys.stdin)
 keys = cases.pop(0)
+base = cases.pop(0)
 module = None
 results = []
 for case in cases:
     for key in keys:
         os.environ.pop(key, None)
+    os.environ.update(base)
     os.environ.update(case)
-    if module is None:
-        import ipamui.settings as module
-    else:
-        module = importlib.reload(module)
+    try:
+        if module is None:
+            import ipamui.settings as module
+        else:
+            module = importlib.reload(module)
+    except ImproperlyConfigured as refused:
+        results.append({"refused": str(refused)})
+        continue
     db = module.DATABASES["default"]
     results.append({
         "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
@@ -57,13 +64,18 @@ print(json.dumps(results))
 """
 
 
+# Production (DEBUG off) needs a key from the environment; each case has this one unless it
+# sets SECRET_KEY itself ("" for none).
+KEY = "from-the-environment-" + "k" * 40
+
+
 def read_settings(tmp_path: Path, *cases: dict[str, str]) -> list[dict]:
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
     env["IPAMUI_VAR_DIR"] = str(tmp_path)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     answer = subprocess.run(
         [sys.executable, "-c", PROBE],
-        input=json.dumps([list(ENV_KEYS), *cases]),
+        input=json.dumps([list(ENV_KEYS), {"SECRET_KEY": KEY}, *cases]),
         capture_output=True,
         text=True,
         cwd=settings.BASE_DIR,
@@ -93,6 +105,14 @@ def cases(var_dir) -> dict[str, dict]:
         "regions": {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"},
         "default-region": {"AWS_DEFAULT_REGION": "us-west-2"},
         "secret": {"SECRET_KEY": "from-the-environment", "DEBUG": "true"},
+        "development": {"SECRET_KEY": "", "DEBUG": "true"},
+        "development-postgres": {
+            "SECRET_KEY": "",
+            "DEBUG": "true",
+            "DATABASE_URL": "postgres://ipam:pw@db.example:5432/ipamui",
+        },
+        "production-without-key": {"SECRET_KEY": ""},
+        "unknown-backend": {"IPAM_BACKEND": "amazon"},
         "hosts": {"ALLOWED_HOSTS": "ipam.example.com, 10.0.0.5 ,", "DEBUG": "no"},
         "tuning": {
             "IPAM_MAX_ATTEMPTS": "7",
@@ -143,14 +163,23 @@ def test_region(cases, case, region):
     assert cases[case]["region"] == region
 
 
-def test_secret_key_is_generated_once_and_kept(cases, var_dir):
+def test_secret_key_is_generated_once_and_kept_in_development(cases, var_dir):
     key_file = var_dir / "secret_key"
 
-    assert cases["defaults"]["secret_key"] == key_file.read_text().strip()
-    assert len(cases["defaults"]["secret_key"]) >= 50
+    assert cases["development"]["secret_key"] == key_file.read_text().strip()
+    assert len(cases["development"]["secret_key"]) >= 50
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert cases["postgres"]["secret_key"] == cases["defaults"]["secret_key"]
+    assert cases["development-postgres"]["secret_key"] == cases["development"]["secret_key"]
     assert cases["secret"]["secret_key"] == "from-the-environment"
+    assert cases["defaults"]["secret_key"] == KEY
+
+
+def test_production_without_a_secret_key_refuses_to_start(cases):
+    assert "SECRET_KEY is not set" in cases["production-without-key"]["refused"]
+
+
+def test_an_unknown_ipam_backend_refuses_to_start(cases):
+    assert "IPAM_BACKEND='amazon'" in cases["unknown-backend"]["refused"]
 
 
 def test_debug_and_hosts(cases):
