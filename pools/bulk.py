@@ -1,4 +1,4 @@
-"""Insert many rows of one model in one statement, without a model instance per row.
+"""Write many rows of one model in one statement, without a model instance per row.
 
 ``QuerySet.bulk_create`` spends most of its time preparing each value of each instance
 (``pre_save``, ``get_db_prep_save``, a placeholder per value): about 150 µs per pool of 30
@@ -9,7 +9,8 @@ Here the rows are written as they are:
   rows of the table's own type, so the server does the conversions (a statement with a
   parameter per value takes long to plan, and psycopg adapts arrays value by value).
 - SQLite: a multi-row ``VALUES``, with dates and JSON converted by their fields, each distinct
-  object once.
+  object once, as many rows per statement as the connection's limit on variables allows
+  (:func:`query_param_limit`).
 
 Primary keys can be taken from the table's own sequence beforehand (:func:`reserve_ids`), so
 rows written together can refer to each other (a pool and its source pool) in one statement.
@@ -20,7 +21,7 @@ from __future__ import annotations
 import datetime
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -44,18 +45,22 @@ _PASSED_AS_IS = {
 }
 
 
-def allow_full_batches(db: BaseDatabaseWrapper = connection) -> None:
-    """Let a batch of rows go to SQLite in one query.
+POSTGRESQL_PARAM_LIMIT = 65535  # parameters of one statement in PostgreSQL's wire protocol
 
-    Django 5.2 assumes SQLite's historical limit of 999 variables per query and splits bulk
-    statements of pools (about 30 columns) into one query per 33 rows; SQLite has allowed 32766
-    since 3.32, and reports its real limit. (Django 6 asks SQLite the same way.)
+
+def query_param_limit(db: BaseDatabaseWrapper = connection) -> int:
+    """How many variables one statement may carry on this connection.
+
+    Django 5.2 assumes SQLite's historical limit of 999 (``features.max_query_params``) and
+    splits bulk statements accordingly; SQLite has allowed 32766 since 3.32 and reports its
+    real limit, which is what this returns. Asked each time, not remembered: it is one call,
+    and a connection may be replaced or its limit lowered (``setlimit``). Only this module's
+    statements and the mirror's batches use it; Django's features are left as they are.
     """
-    if db.vendor != "sqlite":
-        return
-    db.ensure_connection()
-    limit = db.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    db.features.max_query_params = max(limit, 999)
+    if db.vendor == "sqlite":
+        db.ensure_connection()
+        return db.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return db.features.max_query_params or POSTGRESQL_PARAM_LIMIT
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
@@ -110,25 +115,50 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> No
     insert = f"INSERT INTO {table} ({names})"
     with db.cursor() as cursor:
         if db.vendor == "postgresql":
-            renamed = [(f.attname, f.column) for f in fields if f.attname != f.column]
-            if renamed:
-                rows = [row | {column: row[attname] for attname, column in renamed} for row in rows]
             rows_sql = f"json_populate_recordset(NULL::{table}, %s)"
-            cursor.execute(f"{insert} SELECT {names} FROM {rows_sql}", [_dumps(rows)])
+            cursor.execute(f"{insert} SELECT {names} FROM {rows_sql}", [_document(fields, rows)])
             return
-        allow_full_batches(db)
-        columns = [
-            c if f.get_internal_type() in _PASSED_AS_IS else _converted(f, c, db)
-            for f in fields
-            for c in [[row[f.attname] for row in rows]]
-        ]
-        row_values = list(zip(*columns, strict=True))
-        per_statement = max(1, db.features.max_query_params // len(fields))
-        placeholder = f"({', '.join(['%s'] * len(fields))})"
-        for start in range(0, len(row_values), per_statement):
-            batch = row_values[start : start + per_statement]
-            values = ", ".join([placeholder] * len(batch))
-            cursor.execute(f"{insert} VALUES {values}", [value for row in batch for value in row])
+        for count, params in _sqlite_batches(fields, rows, db):
+            values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * count)
+            cursor.execute(f"{insert} VALUES {values}", params)
+
+
+def update_rows(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], names: Sequence[str]
+) -> None:
+    """Set the fields ``names`` (attnames) of existing rows to the values ``rows`` give.
+
+    Each row gives its primary key (by attname) and a value for each of ``names``. One
+    ``UPDATE ... FROM`` the rows (SQLite: per statement's worth of variables), instead of
+    ``bulk_update``'s ``CASE`` per field with a branch per row, which Django 5.2 would also
+    split by its assumed 999 variables on SQLite.
+    """
+    if not rows or not names:
+        return
+    db = connections[router.db_for_write(model)]
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [model._meta.pk, *(by_attname[name] for name in names)]
+    quote = db.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk_column = quote(fields[0].column)
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields[1:])
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM json_populate_recordset(NULL::{table}, %s) "
+                f"AS v WHERE {table}.{pk_column} = v.{pk_column}",
+                [_document(fields, rows)],
+            )
+            return
+        # A VALUES list names its columns column1, column2, ...
+        sets = ", ".join(f"{quote(f.column)} = v.column{n}" for n, f in enumerate(fields[1:], 2))
+        for count, params in _sqlite_batches(fields, rows, db):
+            values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * count)
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS v "
+                f"WHERE {table}.{pk_column} = v.column1",
+                params,
+            )
 
 
 def _with_defaults(
@@ -165,6 +195,30 @@ def _converted(field: models.Field, values: list[Any], db: BaseDatabaseWrapper) 
             done[key] = field.get_db_prep_save(value, db)
         out.append(done[key])
     return out
+
+
+def _sqlite_batches(
+    fields: list[models.Field], rows: Sequence[dict[str, Any]], db: BaseDatabaseWrapper
+) -> Iterator[tuple[int, list[Any]]]:
+    """The rows' values in batches that fit one statement: (rows in the batch, parameters)."""
+    columns = [
+        c if f.get_internal_type() in _PASSED_AS_IS else _converted(f, c, db)
+        for f in fields
+        for c in [[row[f.attname] for row in rows]]
+    ]
+    row_values = list(zip(*columns, strict=True))
+    per_statement = max(1, query_param_limit(db) // len(fields))
+    for start in range(0, len(row_values), per_statement):
+        batch = row_values[start : start + per_statement]
+        yield len(batch), [value for row in batch for value in row]
+
+
+def _document(fields: list[models.Field], rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as the JSON document ``json_populate_recordset`` reads: keys are columns."""
+    renamed = [(f.attname, f.column) for f in fields if f.attname != f.column]
+    if renamed:
+        rows = [row | {column: row[attname] for attname, column in renamed} for row in rows]
+    return _dumps(rows)
 
 
 def _dumps(document: Any) -> str:

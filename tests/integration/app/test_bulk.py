@@ -1,14 +1,17 @@
-"""insert_rows and reserve_ids: many rows in one statement, stored as the ORM would store them."""
+"""insert_rows, update_rows and reserve_ids: many rows in one statement, stored as the ORM would
+store them, within the connection's real limits and without changing Django's view of them."""
 
 from __future__ import annotations
 
 import datetime
+import math
+import sqlite3
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from pools.bulk import insert_rows, reserve_ids
+from pools.bulk import insert_rows, query_param_limit, reserve_ids, update_rows
 from pools.models import Ipam, IpamPool, IpamScope, PoolTag
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +133,80 @@ def test_times_from_another_zone_are_stored_as_the_same_instant(scope):
     insert_rows(IpamPool, [pool_row(scope, 1, last_synced_at=there)])
 
     assert IpamPool.objects.get().last_synced_at == there
+
+
+def test_rows_are_updated_as_the_orm_would_store_them(scope):
+    insert_rows(IpamPool, [pool_row(scope, n) for n in range(3)])
+    first, second, third = IpamPool.objects.order_by("pool_id")
+    synced = timezone.now().replace(microsecond=654321)
+    awkward = "quote ' double \" backslash \\ percent %s unicode ñ 🌐"
+
+    update_rows(
+        IpamPool,
+        [
+            {"id": first.pk, "description": awkward, "tags": {"Name": awkward}, "depth": 3},
+            {"id": second.pk, "description": "", "tags": {}, "depth": 2},
+        ],
+        ["description", "tags", "depth"],
+    )
+    update_rows(IpamPool, [{"id": second.pk, "last_synced_at": synced}], ["last_synced_at"])
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.description, first.tags, first.depth) == (awkward, {"Name": awkward}, 3)
+    assert (second.description, second.tags, second.depth) == ("", {}, 2)
+    assert second.last_synced_at == synced
+    assert IpamPool.objects.get(pk=third.pk).depth == 1  # rows not given are left alone
+
+
+@pytest.fixture
+def variable_limit():
+    """Sets the connection's limit on query variables (SQLite), and puts it back after."""
+    if connection.vendor != "sqlite":
+        yield lambda limit: None
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    before = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    yield lambda limit: raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+
+
+def test_statements_fit_the_connections_own_limit(scope, variable_limit, django_assert_num_queries):
+    variable_limit(500)
+    rows = [pool_row(scope, n, name=f"pool-{n}") for n in range(200)]
+    columns = len(IpamPool._meta.concrete_fields) - 1  # all but the key
+    sqlite = connection.vendor == "sqlite"
+
+    with django_assert_num_queries(math.ceil(200 / (500 // columns)) if sqlite else 1):
+        insert_rows(IpamPool, rows)
+    pks = list(IpamPool.objects.order_by("pk").values_list("pk", flat=True))
+    with django_assert_num_queries(math.ceil(200 / (500 // 3)) if sqlite else 1):
+        update_rows(
+            IpamPool,
+            [{"id": pk, "name": f"renamed-{pk}", "depth": 2} for pk in pks],
+            ["name", "depth"],
+        )
+
+    assert IpamPool.objects.filter(name__startswith="renamed-", depth=2).count() == 200
+    if sqlite:
+        assert query_param_limit() == 500
+
+
+def test_the_limit_is_the_connections_and_djangos_features_are_left_alone(scope):
+    features = vars(connection.features).copy()
+    rows = [pool_row(scope, n) for n in range(2000)]
+
+    insert_rows(IpamPool, rows)
+    pks = IpamPool.objects.values_list("pk", flat=True)
+    update_rows(IpamPool, [{"id": pk, "depth": 2} for pk in pks], ["depth"])
+
+    assert {name: vars(connection.features)[name] for name in features} == features
+    assert "max_query_params" not in vars(connection.features)  # Django's own, for all queries
+    if connection.vendor == "sqlite":
+        assert connection.features.max_query_params == 999  # Django 5.2's assumption, as it was
+        assert query_param_limit() == connection.connection.getlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+        )
+    else:
+        assert query_param_limit() == 65535

@@ -168,6 +168,17 @@ def test_what_aws_no_longer_has_is_marked_not_deleted(sim, demo):
     assert (pool.missing_since, cidr.missing_since) == (None, None)
 
 
+def test_a_sync_leaves_djangos_view_of_the_database_alone(sim, demo):
+    sim.call("ModifyIpamPool", IpamPoolId=aws_pools(sim)[0]["IpamPoolId"], Description="changed")
+    features = vars(connection.features).copy()
+
+    report = sync_all()
+
+    assert report.counts["pools"].changed == 1
+    assert {name: vars(connection.features)[name] for name in features} == features
+    assert "max_query_params" not in vars(connection.features)  # Django's own, for all queries
+
+
 def test_deleted_pool_stays_with_its_final_state_until_aws_forgets_it(sim, demo):
     pool = IpamPool.objects.get(name="ula-v6")
     sim.call("DeleteIpamPool", IpamPoolId=pool.pool_id, Cascade=True)
