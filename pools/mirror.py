@@ -14,7 +14,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from pools.bulk import insert_rows, reserve_ids, update_rows
+from pools.bulk import check_supported, insert_rows, reserve_ids, update_rows
 from pools.models import (
     Ipam,
     IpamPool,
@@ -27,6 +27,11 @@ from pools.rules import normalise_locale
 
 BATCH_SIZE = 1000
 Arns = dict[str, int]  # primary keys by ARN
+
+# The models the mirror writes with pools.bulk: a field bulk cannot write fails on import.
+WRITTEN_IN_BULK = (Ipam, IpamScope, IpamPool, IpamPoolCidr, IpamPoolAllocation, PoolTag)
+for _model in WRITTEN_IN_BULK:
+    check_supported(_model)
 
 
 def tag_dict(tags: Iterable[dict[str, str]] | None) -> dict[str, str]:
