@@ -76,7 +76,7 @@ def query_param_limit(db: BaseDatabaseWrapper = connection) -> int:
     splits bulk statements accordingly; SQLite has allowed 32766 since 3.32 and reports its
     real limit, which is what this returns. Asked each time, not remembered: it is one call,
     and a connection may be replaced or its limit lowered (``setlimit``). Only this module's
-    statements and the mirror's batches use it; Django's features are left as they are.
+    statements use it; Django's features are left as they are.
     """
     if db.vendor == "sqlite":
         db.ensure_connection()
