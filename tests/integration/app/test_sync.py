@@ -168,6 +168,17 @@ def test_what_aws_no_longer_has_is_marked_not_deleted(sim, demo):
     assert (pool.missing_since, cidr.missing_since) == (None, None)
 
 
+def test_a_sync_leaves_djangos_view_of_the_database_alone(sim, demo):
+    sim.call("ModifyIpamPool", IpamPoolId=aws_pools(sim)[0]["IpamPoolId"], Description="changed")
+    features = vars(connection.features).copy()
+
+    report = sync_all()
+
+    assert report.counts["pools"].changed == 1
+    assert {name: vars(connection.features)[name] for name in features} == features
+    assert "max_query_params" not in vars(connection.features)  # Django's own, for all queries
+
+
 def test_deleted_pool_stays_with_its_final_state_until_aws_forgets_it(sim, demo):
     pool = IpamPool.objects.get(name="ula-v6")
     sim.call("DeleteIpamPool", IpamPoolId=pool.pool_id, Cascade=True)
@@ -261,6 +272,47 @@ def test_a_pool_without_cidrs_is_not_asked_for_allocations(sim, sent):
         len(sim.call("GetIpamPoolAllocations", IpamPoolId=p)["IpamPoolAllocations"])
         for p in with_cidrs
     )
+
+
+def test_links_that_are_wrong_are_mended_and_only_those(demo):
+    linked = IpamPool.objects.filter(source_pool__isnull=False).order_by("pk")
+    unset, wrong, lost, cleared, kept = linked[:5]
+    roots = IpamPool.objects.filter(source_pool__isnull=True)
+    IpamPool.objects.filter(pk=unset.pk).update(source_pool=None)
+    IpamPool.objects.filter(pk=wrong.pk).update(source_pool=roots.exclude(pk=wrong.pk).first())
+    IpamPool.objects.filter(pk=lost.pk).update(source_pool_aws_id="ipam-pool-notmirrored")
+    IpamPool.objects.filter(pk=cleared.pk).update(source_pool_aws_id="")
+
+    assert mirror.link_sources() == 4
+    assert mirror.link_sources() == 0
+
+    now = {p.pk: p.source_pool_id for p in IpamPool.objects.all()}
+    assert (now[unset.pk], now[wrong.pk], now[kept.pk]) == (
+        unset.source_pool_id,
+        wrong.source_pool_id,
+        kept.source_pool_id,
+    )
+    assert now[lost.pk] is None
+    assert now[cleared.pk] is None
+
+
+def test_a_child_written_before_its_source_pool_is_linked_afterwards(sim):
+    build_hierarchy(sim, 30)
+    first, *rest = aws_pools(sim)
+    scopes = {d["IpamScopeArn"] for d in rest}
+    sync_all(include_space=False)  # every IPAM, scope and pool mirrored: now rewrite the pools
+    IpamPool.objects.all().delete()
+    ipam_pks = dict(Ipam.objects.values_list("arn", "id"))
+    scope_pks = dict(IpamScope.objects.filter(arn__in=scopes).values_list("arn", "id"))
+
+    mirror.upsert_pools(list(reversed(rest)), ipam_pks=ipam_pks, scope_pks=scope_pks)
+    waiting = {d["IpamPoolId"] for d in rest if d.get("SourceIpamPoolId") == first["IpamPoolId"]}
+    unlinked = IpamPool.objects.filter(source_pool__isnull=True).exclude(depth=1)
+    assert set(unlinked.values_list("pool_id", flat=True)) == waiting  # the others are linked
+    mirror.upsert_pools([first], ipam_pks=ipam_pks, scope_pks=scope_pks)
+
+    assert mirror.link_sources() == len(waiting) > 0
+    assert not unlinked.exists()
 
 
 def test_pools_of_every_page_are_imported(sim):
