@@ -44,6 +44,7 @@ POOL_FIELDS = {
 # The first CIDR's ProvisionIpamPoolCidr member -> the creation form's field.
 FIRST_CIDR_FIELDS = {"Cidr": "first_cidr", "NetmaskLength": "first_netmask_length"}
 PROVISION_FIELDS = {"Cidr": "cidr", "NetmaskLength": "netmask_length"}
+TAG_FIELDS = {"Key": "key", "Value": "value"}
 
 AWS_ID = re.compile(constants.AWS_ID_PATTERN)
 ADVERTISABLE_REASON = "Only for IPv6 pools with BYOIP addresses in the public scope."
@@ -129,9 +130,11 @@ class TagForm(forms.Form):
         data = super().clean()
         key, value = data.get("key", ""), data.get("value", "")
         if key or value:
+            add_violations(self, rules.check_text({"Key": key, "Value": value}), TAG_FIELDS)
             for found in rules.check_tags([(key, value)], field="tag"):
                 field = "value" if found.code == "tag_value_too_long" else "key"
-                self.add_error(field, ValidationError(found.message, code=found.code))
+                if field not in self.errors:
+                    self.add_error(field, ValidationError(found.message, code=found.code))
         return data
 
 

@@ -687,3 +687,24 @@ def test_live_validation_needs_the_csrf_token(
     assert checked.status_code == 403
     assert client.post(reverse("pool_new"), data).status_code == 403
     assert IpamPool.objects.count() == 11
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"description": "bad\x01text"}, "description"),
+        ({"tag-0-key": "team\x0b"}, "tag-0-key"),
+        ({"tag-0-value": "net\ufffeops"}, "tag-0-value"),
+    ],
+)
+def test_characters_aws_cannot_carry_are_refused_next_to_their_field(
+    editor: Client, private_scope: IpamScope, values: dict[str, str], field: str
+) -> None:
+    data = form_data(private_scope, tags={"Name": "x"})
+    data.update({"tag-0-key": "Name", "tag-0-value": "x", **values})
+
+    response = editor.post(reverse("pool_new"), data)
+
+    assert response.status_code == 200, "the form comes back, nothing is created"
+    answer = Answer.of(response.content.decode())
+    assert answer.field_codes(field) == ["text_not_xml_safe"]
