@@ -59,9 +59,9 @@ def page(browser: Any) -> Iterator[Any]:
 @pytest.fixture(autouse=True)
 def tasks_run_at_once(settings: Any) -> None:
     """In the browser tests the server runs each task as it is enqueued, looking again every
-    50 ms for at most 10 s, as a task worker beside it would."""
+    50 ms for at most 5 s, as a task worker beside it would."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    settings.IPAM_FOLLOW_SECONDS = 10
+    settings.IPAM_FOLLOW_SECONDS = 5
     settings.IPAM_FOLLOW_INTERVAL = 0.05
 
 
