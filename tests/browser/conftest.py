@@ -49,7 +49,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # Playwright's wait_for_function compiles its predicate with eval, which the app's Content
+    # Security Policy forbids (rightly); the policy itself is tested in tests/production/.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     yield tab
