@@ -299,11 +299,12 @@ def pool_provision(request: HttpRequest, pool_id: str) -> HttpResponse:
     pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
     form = ProvisionCidrForm(request.POST, pool=pool)
     if form.is_valid():
+        space = form.space()
         try:
             cidr = services.pool_provision_cidr(
                 pool=pool,
-                cidr=form.space().cidr,
-                netmask_length=form.space().netmask_length,
+                cidr=space.cidr,
+                netmask_length=space.netmask_length,
                 client_token=form.cleaned_data["client_token"],
             )
         except AwsError as err:
