@@ -20,7 +20,7 @@ MANAGE := DEBUG=$${DEBUG:-true} $(BIN)/python manage.py
 run: venv
 	$(MANAGE) migrate --no-input --verbosity 0
 	$(MANAGE) ensure_admin
-	$(MANAGE) ipam_sync --verbosity 0 || echo "ipam_sync failed: the app starts with what it has"
+	$(MANAGE) ipam_sync --schedule --verbosity 0 || echo "ipam_sync failed: the app starts with what it has"
 	$(MANAGE) db_worker --verbosity 0 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver $(HOST):$(PORT)

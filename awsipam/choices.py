@@ -84,6 +84,8 @@ LABELS: dict[StrEnum, str] = {
 USABLE_POOL_STATES = frozenset({PoolState.CREATE_COMPLETE, PoolState.MODIFY_COMPLETE})
 # Being deleted or deleted: AWS lists a deleted object for a while.
 DELETED_STATES = frozenset({PoolState.DELETE_IN_PROGRESS, PoolState.DELETE_COMPLETE})
+# Deleted: AWS still lists the object for a while, but it holds nothing and never comes back.
+GONE_STATES = frozenset({PoolState.DELETE_COMPLETE})
 # AWS is still working on the object.
 IN_PROGRESS_STATES = frozenset(s for s in PoolState if s.endswith("-in-progress"))
 # A pool in one of these states will never take a child or a CIDR.

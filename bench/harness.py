@@ -19,6 +19,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # --- timing and statistics ------------------------------------------------------------------
@@ -161,6 +162,30 @@ def write_results(suites: Sequence[Suite], directory: Path = RESULTS_DIR) -> Pat
 
 
 # --- child processes ------------------------------------------------------------------------
+
+
+def django_child(module: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run ``python -m <module> --child <payload as JSON>`` with Django set up for the test
+    client on a fresh SQLite database in a temporary directory, the embedded endpoint empty;
+    returns the last line it prints, read as JSON."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as directory:
+        env = {
+            **os.environ,
+            "IPAMUI_VAR_DIR": directory,
+            "DATABASE_URL": f"sqlite:///{Path(directory) / 'db.sqlite3'}",
+            "DJANGO_SETTINGS_MODULE": "ipamui.settings_test",
+            "SECRET_KEY": "bench-" + "x" * 50,
+            "DEBUG": "false",
+            "IPAM_BACKEND": "embedded",
+            "IPAM_EMBEDDED_SEED": "false",
+            "ALLOWED_HOSTS": "testserver",
+        }
+        env.pop("AWS_ENDPOINT_URL_EC2", None)
+        argv = [sys.executable, "-m", module, "--child", json.dumps(payload)]
+        done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{module} failed:\n{done.stderr}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -104,3 +104,44 @@ def _build(sim: Simulator) -> None:
         TagSpecifications=_tags("ipam-pool", Name="ula-v6"),
     )["IpamPool"]["IpamPoolId"]
     sim.call("ProvisionIpamPoolCidr", IpamPoolId=v6, Cidr="fd00:ec2::/32")
+    _more(sim, scope, top, v6)
+
+
+def _more(sim: Simulator, scope: str, top: str, v6: str) -> None:
+    """What the rest of the app shows: an IPv6 hierarchy with a VPC-sized allocation, a
+    deprovisioned CIDR, tagged custom allocations and a pool AWS failed to create."""
+    for region, _ in REGIONS[:2]:
+        regional = sim.call(
+            "CreateIpamPool",
+            IpamScopeId=scope,
+            AddressFamily="ipv6",
+            Locale=region,
+            SourceIpamPoolId=v6,
+            Description=f"{region} unique local IPv6",
+            AllocationMinNetmaskLength=56,
+            AllocationMaxNetmaskLength=64,
+            AllocationDefaultNetmaskLength=56,
+            TagSpecifications=_tags("ipam-pool", Name=f"ula-v6-{region}", team="netops"),
+        )["IpamPool"]["IpamPoolId"]
+        sim.call("ProvisionIpamPoolCidr", IpamPoolId=regional, NetmaskLength=48)
+        sim.call("AllocateIpamPoolCidr", IpamPoolId=regional, Description="shared-services VPC")
+    # Space added to the top pool and given back: its CIDR ends deprovisioned.
+    sim.call("ProvisionIpamPoolCidr", IpamPoolId=top, Cidr="172.16.0.0/12")
+    sim.call("DeprovisionIpamPoolCidr", IpamPoolId=top, Cidr="172.16.0.0/12")
+    # Ranges held for on-premises networks, as custom allocations in a regional pool.
+    onprem = sim.call(
+        "DescribeIpamPools",
+        Filters=[{"Name": "tag:Name", "Values": [REGIONS[0][0]]}],
+    )["IpamPools"][0]["IpamPoolId"]
+    for cidr, site in (("10.15.0.0/16", "datacenter-ashburn"), ("10.14.0.0/16", "office-nyc")):
+        sim.call(
+            "AllocateIpamPoolCidr", IpamPoolId=onprem, Cidr=cidr, Description=f"on-premises {site}"
+        )
+    faults = sim.faults
+    fails, message = faults.fail_next_creates, faults.fail_message
+    faults.fail_next_creates = 1
+    faults.fail_message = "The pool could not be created: the account's IPAM role is missing."
+    try:
+        _pool(sim, scope, "sandbox", Description="Created while AWS was misconfigured")
+    finally:
+        faults.fail_next_creates, faults.fail_message = fails, message

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "auditlog",
     "pools",
 ]
 
@@ -128,6 +129,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "ipamui.middleware.LoginRequiredMiddleware",
+    # The logged-in user becomes the actor of the change log's entries.
+    "pools.changelog.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -295,6 +298,12 @@ IPAM_REQUEST_BUDGET = float(os.environ.get("IPAM_REQUEST_BUDGET", "10"))
 # How long the worker follows a pool AWS is still working on, and how often it looks.
 IPAM_FOLLOW_SECONDS = float(os.environ.get("IPAM_FOLLOW_SECONDS", "1800"))
 IPAM_FOLLOW_INTERVAL = float(os.environ.get("IPAM_FOLLOW_INTERVAL", "2"))
+# Seconds between two syncs of the whole Region on the task worker, which pick up changes made
+# outside the app; 0 turns the periodic sync off.
+IPAM_SYNC_INTERVAL = float(os.environ.get("IPAM_SYNC_INTERVAL", "900"))
+
+# The change log: django-auditlog's entries, in a model with the IPAM, pool and origin as columns.
+AUDITLOG_LOGENTRY_MODEL = "pools.Change"
 
 TASKS = {
     "default": {

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditlog.admin import LogEntryAdmin
+from auditlog.filters import ResourceTypeFilter
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Count, QuerySet
@@ -19,6 +21,8 @@ from awsipam.choices import LIVE_CIDR_STATES
 from awsipam.constants import MAX_POOL_DEPTH
 from pools import tasks, tree
 from pools.models import (
+    AwsCall,
+    Change,
     Ipam,
     IpamPool,
     IpamPoolAllocation,
@@ -331,3 +335,37 @@ class PoolCreationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a client token kept is what makes a retried submission safe
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record of what happened: nothing is added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AwsCall)
+class AwsCallAdmin(ReadOnlyAdmin):
+    date_hierarchy = "at"
+    list_display = ["at", "action", "pool_aws_id", "outcome", "error_code", "user", "origin"]
+    list_filter = ["outcome", "origin", "action", "ipam"]
+    search_fields = ["pool_aws_id", "request_id", "error_code", "user__username"]
+    list_select_related = ["user"]
+    show_full_result_count = False  # no COUNT over the whole log for each page
+
+
+admin.site.unregister(Change)  # django-auditlog's admin, with the columns of this model
+
+
+@admin.register(Change)
+class ChangeAdmin(LogEntryAdmin):
+    list_display = ["created", "resource_url", "action", "msg_short", "user_url", "origin"]
+    list_filter = ["action", "origin", ResourceTypeFilter, "ipam"]
+    search_fields = ["pool_aws_id", "object_repr", "actor__username"]
+    show_full_result_count = False

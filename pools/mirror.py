@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from netaddr import IPNetwork
 
+from awsipam.choices import GONE_STATES
+from awsipam.choices import AllocationResourceType as ResourceType
 from awsipam.rules import netmask_limit, normalise_locale
+from pools import changelog
 from pools.bulk import check_supported, insert_rows, reserve_ids, update_rows
 from pools.models import (
     Ipam,
@@ -139,11 +142,13 @@ class UpsertCounts:
 
 @dataclass
 class Upserted:
-    """One batch written: every row's primary key by AWS id; the ids of rows new and rewritten."""
+    """One batch written: every row's primary key by AWS id; the ids of rows new and rewritten;
+    the keys of rows that have just ended."""
 
     pks: dict[str, int]
     created: list[str]
     updated: list[str]
+    ended: list[int]  # primary keys of rows AWS now says are gone (``gone``)
 
 
 NewRows = Callable[[list[dict[str, Any]]], None]
@@ -156,6 +161,7 @@ def _bulk_upsert(
     counts: UpsertCounts | None = None,
     before_insert: NewRows | None = None,
     mirrored: Container[str] | None = None,
+    gone: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Upserted:
     """Insert or update rows (field attnames to values) keyed by their AWS id.
 
@@ -175,18 +181,25 @@ def _bulk_upsert(
             "pk", id_field, "missing_since", *names
         )
     }
-    new, changed, changed_names = [], [], set()
+    new, changed, changed_names, ended = [], [], set(), []
     for aws_id, fields in rows.items():
         current = existing.get(aws_id)
+        has_ended = gone is not None and gone(fields)
         if current is None:
-            new.append({id_field: aws_id, **fields, "last_synced_at": now})
+            if not has_ended:  # (a row AWS deleted before the mirror saw it is not news)
+                new.append({id_field: aws_id, **fields, "last_synced_at": now})
             continue
         differing = [name for name, value in fields.items() if current[name] != value]
-        if current["missing_since"] is not None:
+        missing_since = current["missing_since"]
+        if has_ended:
+            if missing_since is None:
+                ended.append(current["pk"])
+        elif missing_since is not None:  # back in AWS
             differing.append("missing_since")
+            missing_since = None
         if differing:
             # Whole rows: one UPDATE writes every changed column of every row it updates.
-            changed.append(current | fields | {"missing_since": None})
+            changed.append(current | fields | {"missing_since": missing_since})
             changed_names.update(differing)
     pks = {aws_id: row["pk"] for aws_id, row in existing.items()}
     for row, pk in zip(new, reserve_ids(model, len(new)), strict=True):
@@ -203,9 +216,14 @@ def _bulk_upsert(
         model.objects.filter(pk__in=[row["pk"] for row in existing.values()]).update(
             last_synced_at=now
         )
+    changelog.record_rows(
+        model,
+        created=new,
+        changed=[(existing[row[id_field]], row | {"id": row["pk"]}) for row in changed],
+    )
     counts.add(UpsertCounts(len(new), len(changed), len(rows) - len(new) - len(changed)))
     created = [row[id_field] for row in new]
-    return Upserted(pks, created, [row[id_field] for row in changed])
+    return Upserted(pks, created, [row[id_field] for row in changed], ended)
 
 
 def upsert_ipams(items: Sequence[dict[str, Any]], counts: UpsertCounts | None = None) -> Arns:
@@ -268,9 +286,17 @@ def upsert_pools(
                 _link_source(row, pool_pks)
 
     upserted = _bulk_upsert(
-        IpamPool, "pool_id", rows, counts, before_insert=link_new, mirrored=mirrored
+        IpamPool,
+        "pool_id",
+        rows,
+        counts,
+        before_insert=link_new,
+        mirrored=mirrored,
+        gone=lambda row: row["state"] in GONE_STATES,
     )
     pool_pks.update(upserted.pks)
+    if upserted.ended:
+        forget_pools(upserted.ended)
     _replace_tags(
         {upserted.pks[pool_id]: rows[pool_id]["tags"] for pool_id in upserted.updated},
         {upserted.pks[pool_id]: rows[pool_id]["tags"] for pool_id in upserted.created},
@@ -368,6 +394,33 @@ def save_allocations(
     return _bulk_upsert(IpamPoolAllocation, "allocation_id", rows, counts).pks
 
 
+def forget_pools(pks: Iterable[int]) -> int:
+    """Pools AWS has deleted, with every descendant (AWS deletes them first), their CIDRs and
+    allocations, and their space in their source pools: marked gone, so no tree, map, count or
+    free-space check sees them, and their space is free at once. Returns the pools marked."""
+    pks = set(pks)
+    level = pks
+    while level:  # a level of descendants per query; depth is at most 10
+        level = set(
+            IpamPool.objects.live()
+            .filter(source_pool__in=level)
+            .exclude(pk__in=pks)
+            .values_list("pk", flat=True)
+        )
+        pks |= level
+    pool_ids = IpamPool.objects.filter(pk__in=pks).values("pool_id")
+    mark_missing(
+        IpamPoolAllocation.objects.filter(
+            Q(pool__in=pks) | Q(resource_type=ResourceType.IPAM_POOL, resource_id__in=pool_ids)
+        )
+    )
+    mark_missing(IpamPoolCidr.objects.filter(pool__in=pks))
+    return mark_missing(IpamPool.objects.filter(pk__in=pks))
+
+
 def mark_missing(queryset: QuerySet) -> int:
-    """Record that AWS no longer has these rows (they are kept, not deleted)."""
-    return queryset.filter(missing_since__isnull=True).update(missing_since=timezone.now())
+    """Record that AWS no longer has these rows (they are kept, not deleted, and the change
+    log says so)."""
+    rows = queryset.filter(missing_since__isnull=True)
+    changelog.record_removed(rows)
+    return rows.update(missing_since=timezone.now())

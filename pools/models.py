@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
+from auditlog.models import AbstractLogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from netaddr import AddrFormatError, IPNetwork
 
 from awsipam import choices, rules
@@ -390,3 +392,89 @@ class PoolCreation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_token} ({self.status})"
+
+
+class Origin(models.TextChoices):
+    """Who made a change: a user through the app, the app's task worker following up on one,
+    or someone outside the app (found by a sync)."""
+
+    APP = "app", "ipamui"
+    WORKER = "worker", "ipamui (task worker)"
+    OUTSIDE = "outside", "changed outside ipamui"
+
+
+class AwsCall(models.Model):
+    """A change asked of AWS by the app: who asked, which action with which parameters, and
+    what AWS answered (its request id, or its refusal)."""
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded"
+        REFUSED = "refused"
+        UNREACHABLE = "unreachable", "AWS unreachable"
+
+    at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.APP)
+    region = models.CharField(max_length=32, blank=True)
+    action = models.CharField(max_length=64)
+    parameters = models.JSONField(default=dict)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+    request_id = models.CharField("AWS request ID", max_length=64, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    ipam = models.ForeignKey(
+        Ipam, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pool_aws_id = models.CharField("pool ID", max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "AWS call"
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["ipam", "-at", "-id"]),
+            models.Index(fields=["pool_aws_id", "-at", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.pool_aws_id} ({self.outcome})"
+
+
+class Change(AbstractLogEntry):
+    """A change to a mirrored row (created, changed, gone from AWS), in django-auditlog's shape
+    with the IPAM, the pool and the origin as columns, so the change log filters by index."""
+
+    ipam = models.ForeignKey(
+        Ipam, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pool_aws_id = models.CharField("pool ID", max_length=64, blank=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.APP)
+
+    class Meta(AbstractLogEntry.Meta):
+        verbose_name = "change"
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["ipam", "-timestamp", "-id"]),
+            models.Index(fields=["pool_aws_id", "-timestamp", "-id"]),
+        ]
+
+
+class ScheduledSync(models.Model):
+    """A run of the periodic sync (``IPAM_SYNC_INTERVAL``): queued, then run by the worker,
+    which queues the next. At most one is waiting at a time."""
+
+    region = models.CharField(max_length=32)
+    task_id = models.CharField(max_length=64, blank=True)
+    run_after = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(default=list, blank=True, help_text="What the sync found.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-run_after", "-id"]
+
+    def __str__(self) -> str:
+        return f"sync of {self.region} after {self.run_after:%Y-%m-%d %H:%M}"

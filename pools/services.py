@@ -273,7 +273,8 @@ def _taken_meanwhile(pool: IpamPool, creation: PoolCreation) -> bool:
 def pool_refresh(*, pool: IpamPool) -> IpamPool:
     """Read the pool, its CIDRs and its allocations from AWS again.
 
-    A pool AWS no longer has is marked (``missing_since``) before the error is raised.
+    A pool AWS no longer has (not found, or ``delete-complete``) is marked gone with its
+    descendants and their space (:func:`mirror.forget_pools`); not found raises.
     """
     client = ec2_client()
     try:
@@ -282,7 +283,7 @@ def pool_refresh(*, pool: IpamPool) -> IpamPool:
             raise AwsRefused(f"AWS no longer has {pool.pool_id}.", code="NotFound")
     except AwsRefused as err:
         if err.code in ("InvalidIpamPoolId.NotFound", "NotFound") and pool.pk is not None:
-            mirror.mark_missing(IpamPool.objects.filter(pk=pool.pk))
+            mirror.forget_pools([pool.pk])
         raise
     pool = mirror.save_pool(response["IpamPools"][0])
     if pool.state == State.CREATE_FAILED:
@@ -292,7 +293,8 @@ def pool_refresh(*, pool: IpamPool) -> IpamPool:
             error_code=State.CREATE_FAILED,
             error_message=pool.state_message,
         )
-    pool_refresh_space(pool=pool)
+    if pool.in_aws:  # a deleted pool's space is gone with it
+        pool_refresh_space(pool=pool)
     return pool
 
 

@@ -17,10 +17,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from pools import mirror
+from pools import changelog, mirror
 from pools.aws import ec2_client, pages
 from pools.mirror import UpsertCounts
-from pools.models import Ipam, IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope
+from pools.models import Ipam, IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope, Origin
 from pools.services import read_pool_space
 
 PAGE_SIZE = 1000
@@ -104,7 +104,9 @@ def _sync_ipams_and_scopes(client: Any, report: SyncReport) -> tuple[mirror.Arns
 
 
 def sync_all(*, include_space: bool = True, progress: Progress | None = None) -> SyncReport:
-    with _cyclic_gc_paused():
+    """Everything of the client's Region; what changed is put in the change log as changed
+    outside ipamui (the app's own changes are in the mirror already, so they do not show)."""
+    with _cyclic_gc_paused(), changelog.origin(Origin.OUTSIDE):
         return _sync(include_space, progress or (lambda message: None))
 
 

@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from pools import selectors, services
+from pools import changelog, selectors, services
 from pools.aws import AwsError, AwsRefused, worker_patience
-from pools.models import IpamPool
+from pools.models import IpamPool, Origin, ScheduledSync
 from pools.sync import sync_all
 from pools.taskstate import task_state
 
@@ -55,7 +56,7 @@ def follow_pool(pool_pk: int, until: str) -> str:
     if pool is None:
         return GONE
     error = ""
-    with worker_patience():
+    with worker_patience(), changelog.origin(Origin.WORKER):
         try:
             pool = services.pool_refresh(pool=pool)
         except AwsRefused as err:
@@ -104,3 +105,46 @@ def sync_region() -> dict[str, Any]:
     with worker_patience():
         report = sync_all()
     return {"lines": report.lines()}
+
+
+def schedule_sync() -> ScheduledSync | None:
+    """Queue the next periodic sync, ``IPAM_SYNC_INTERVAL`` from now, unless one is waiting
+    (``ipam_sync --schedule`` at start-up, and each run for the next); None when the periodic
+    sync is off or the task backend cannot run a task later."""
+    interval = settings.IPAM_SYNC_INTERVAL
+    if interval <= 0 or not task_backends[periodic_sync.backend].supports_defer:
+        return None
+    with transaction.atomic():
+        waiting = ScheduledSync.objects.select_for_update().filter(
+            region=settings.IPAM_REGION, started_at__isnull=True
+        )
+        if current := waiting.first():
+            return current
+        run = ScheduledSync.objects.create(
+            region=settings.IPAM_REGION, run_after=timezone.now() + timedelta(seconds=interval)
+        )
+    result = periodic_sync.using(run_after=run.run_after).enqueue(run.pk)
+    ScheduledSync.objects.filter(pk=run.pk).update(task_id=str(result.id))
+    return run
+
+
+@task()
+def periodic_sync(run_pk: int) -> dict[str, Any]:
+    """One periodic sync: what it finds in AWS that the app did not do is recorded in the
+    change log as changed outside ipamui. A second run of the same one does nothing."""
+    started = ScheduledSync.objects.filter(pk=run_pk, started_at__isnull=True).update(
+        started_at=timezone.now()
+    )
+    if not started:
+        return {"lines": []}
+    lines, error = [], ""
+    try:
+        with worker_patience():
+            lines = sync_all().lines()
+    except AwsError as err:  # AWS unreachable or refusing: the next run tries again
+        error = err.message
+    ScheduledSync.objects.filter(pk=run_pk).update(
+        finished_at=timezone.now(), report=lines, error=error
+    )
+    schedule_sync()
+    return {"lines": lines, "error": error}

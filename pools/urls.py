@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from pools import views
+from pools import changelog_views, views
 from pools.converters import AwsIdConverter
 
 register_converter(AwsIdConverter, "awsid")
@@ -27,4 +27,5 @@ urlpatterns = [
     path("pools/<awsid:pool_id>/delete/", views.pool_delete, name="pool_delete"),
     path("pools/<awsid:pool_id>/provision/", views.pool_provision, name="pool_provision"),
     path("pools/<awsid:pool_id>/map/", views.pool_map, name="pool_map"),
+    path("ipams/<awsid:ipam_id>/changes/", changelog_views.ipam_changes, name="ipam_changes"),
 ]

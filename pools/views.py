@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from awsipam.constants import MAX_POOL_DEPTH
-from pools import selectors, services, tasks, tree
+from pools import changelog, selectors, services, tasks, tree
 from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable
 from pools.forms import (
     TAG_PREFIXES,
@@ -27,6 +27,7 @@ from pools.models import AddressFamily, IpamPool, IpamScope
 from pools.poolplan import pool_plan
 
 VIEW = "pools.view_ipampool"  # reading anything of the mirror
+CHANGES_ON_POOL_PAGE = 10  # the newest entries of the change log; the IPAM's list has the rest
 
 # A change in the key field re-renders these parts of the form (never the field being typed in).
 DEPENDENT_PARTS = {
@@ -286,6 +287,7 @@ def _pool_page(request: HttpRequest, pool: IpamPool, **shown: Any) -> HttpRespon
         {
             "pool": pool,
             "address_map": selectors.pool_address_map(pool),
+            "changes": changelog.entries(pool_aws_id=pool.pool_id, limit=CHANGES_ON_POOL_PAGE)[0],
             **selectors.pool_page(pool),
             **shown,
         },

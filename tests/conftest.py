@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django_tasks import task_backends
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -32,6 +33,13 @@ hypothesis_settings.register_profile(
     "fuzz", max_examples=2000, deadline=None, suppress_health_check=_FIXTURES
 )
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_content_types() -> None:
+    """A test database flushed by a transactional test has new content type ids, which the
+    change log's entries name: forget the ids of the last one."""
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from pools.aws.errors import (
     AwsNotAuthorised,
     AwsRefused,
     AwsUnavailable,
+    aws_called,
     call_aws,
 )
 from pools.aws.paging import pages
@@ -17,6 +18,7 @@ __all__ = [
     "AwsNotAuthorised",
     "AwsRefused",
     "AwsUnavailable",
+    "aws_called",
     "call_aws",
     "ec2_client",
     "pages",

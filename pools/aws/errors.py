@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.parsers import ResponseParserError
+from django.dispatch import Signal
 
 from awsipam.constants import NETMASK_LIMITS
 
@@ -250,11 +252,43 @@ def translate(
     return AwsUnavailable(f"The call to AWS failed: {exc}", code=type(exc).__name__)
 
 
+# Sent after every call made through call_aws, succeeded or not, with ``action`` (AWS's name of
+# the operation), ``region``, ``params``, ``response`` (None on failure), ``error`` (an
+# AwsError, or None), ``request_id`` (AWS's, when it answered) and ``seconds``. The change log
+# listens (pools.changelog); this module knows nothing of it.
+aws_called = Signal()
+
+
+def operation_name(func: Callable[..., Any]) -> str:
+    """AWS's name of the operation a boto3 client method calls (``CreateIpamPool``)."""
+    meta = getattr(getattr(func, "__self__", None), "meta", None)
+    name = getattr(func, "__name__", str(func))
+    return getattr(meta, "method_to_api_mapping", {}).get(name, name)
+
+
 def call_aws(func: Callable[..., T], /, **params: Any) -> T:
     """Call a boto3 method, raising an :class:`AwsError` for anything but success."""
+    meta = getattr(getattr(func, "__self__", None), "meta", None)
+    started = time.monotonic()
+
+    def report(response: Any, error: AwsError | None, answer: Any) -> None:
+        aws_called.send(
+            sender=call_aws,
+            action=operation_name(func),
+            region=getattr(meta, "region_name", ""),
+            params=params,
+            response=response,
+            error=error,
+            request_id=str((answer or {}).get("ResponseMetadata", {}).get("RequestId", "")),
+            seconds=time.monotonic() - started,
+        )
+
     try:
-        return func(**params)
+        response = func(**params)
     except (ClientError, BotoCoreError, ResponseParserError) as exc:
         error = translate(exc, params, operation_members(func))
         log.info("AWS %s failed: %s %s", getattr(func, "__name__", func), error.code, error)
+        report(None, error, getattr(exc, "response", None))
         raise error from exc
+    report(response, None, response)
+    return response

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pools.aws import AwsError
 from pools.sync import sync_all
+from pools.tasks import schedule_sync
 
 
 class Command(BaseCommand):
@@ -18,9 +19,23 @@ class Command(BaseCommand):
             action="store_true",
             help="import pools only, not their CIDRs and allocations (two AWS calls per pool)",
         )
+        parser.add_argument(
+            "--schedule",
+            action="store_true",
+            help="then queue the periodic sync on the task worker (every IPAM_SYNC_INTERVAL "
+            "seconds), unless one is queued already",
+        )
 
-    def handle(self, *args: Any, skip_space: bool = False, **options: Any) -> None:
-        verbose = options["verbosity"] >= 1
+    def handle(
+        self, *args: Any, skip_space: bool = False, schedule: bool = False, **options: Any
+    ) -> None:
+        try:
+            self._sync(skip_space, verbose=options["verbosity"] >= 1)
+        finally:
+            if schedule and (run := schedule_sync()):
+                self.stdout.write(f"Next periodic sync after {run.run_after:%H:%M:%S}.")
+
+    def _sync(self, skip_space: bool, *, verbose: bool) -> None:
         started = time.perf_counter()
 
         def progress(message: str) -> None:
