@@ -21,13 +21,17 @@ def _tags(resource_type: str, **tags: str) -> list[dict[str, Any]]:
     ]
 
 
-def seed_demo(sim: Simulator) -> bool:
-    """Create the demo IPAM unless the state already has an IPAM; True if it created it."""
+def seed_demo(sim: Simulator, *, showcase: bool = True) -> bool:
+    """Create the demo IPAM unless the state already has an IPAM; True if it created it.
+
+    ``showcase`` adds what shows the rest of the app (see :func:`_showcase`); without it, the
+    smaller world the app's tests are written against.
+    """
     if any(True for _ in sim.store.all("ipam")):
         return False
     delay, sim.config.create_delay = sim.config.create_delay, 0.0
     try:
-        _build(sim)
+        _build(sim, showcase=showcase)
     finally:
         sim.config.create_delay = delay
     return True
@@ -44,7 +48,7 @@ def _pool(sim: Simulator, scope_id: str, name: str, **params: Any) -> str:
     return pool["IpamPool"]["IpamPoolId"]
 
 
-def _build(sim: Simulator) -> None:
+def _build(sim: Simulator, *, showcase: bool) -> None:
     ipam = sim.call(
         "CreateIpam",
         Description="Demo IPAM",
@@ -104,10 +108,11 @@ def _build(sim: Simulator) -> None:
         TagSpecifications=_tags("ipam-pool", Name="ula-v6"),
     )["IpamPool"]["IpamPoolId"]
     sim.call("ProvisionIpamPoolCidr", IpamPoolId=v6, Cidr="fd00:ec2::/32")
-    _more(sim, scope, top, v6)
+    if showcase:
+        _showcase(sim, scope, top, v6)
 
 
-def _more(sim: Simulator, scope: str, top: str, v6: str) -> None:
+def _showcase(sim: Simulator, scope: str, top: str, v6: str) -> None:
     """What the rest of the app shows: an IPv6 hierarchy with a VPC-sized allocation, a
     deprovisioned CIDR, tagged custom allocations and a pool AWS failed to create."""
     for region, _ in REGIONS[:2]:

@@ -84,6 +84,6 @@ def demo(sim: ipamsim.Simulator, db) -> ipamsim.Simulator:
     """The demo IPAM, seeded in the endpoint and synced into the database."""
     from pools.sync import sync_all
 
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
     sync_all()
     return sim

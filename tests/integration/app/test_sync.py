@@ -52,7 +52,7 @@ def aws_space(sim: ipamsim.Simulator) -> tuple[set[str], set[str]]:
 
 
 def test_ipam_sync_imports_everything_aws_has(sim):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
 
     output = ipam_sync()
 
@@ -92,7 +92,7 @@ def test_ipam_sync_imports_everything_aws_has(sim):
 
 
 def test_second_run_changes_nothing(sim):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
     ipam_sync()
     before = {
         model: list(model.objects.order_by("pk").values())
@@ -179,15 +179,15 @@ def test_a_sync_leaves_djangos_view_of_the_database_alone(sim, demo):
     assert "max_query_params" not in vars(connection.features)  # Django's own, for all queries
 
 
-def test_deleted_pool_stays_with_its_final_state_until_aws_forgets_it(sim, demo):
+def test_a_deleted_pool_leaves_the_mirror_while_aws_still_lists_it(sim, demo):
     pool = IpamPool.objects.get(name="ula-v6")
     sim.call("DeleteIpamPool", IpamPoolId=pool.pool_id, Cascade=True)
 
     sync_all(include_space=False)
 
     pool.refresh_from_db()
-    assert pool.state == "delete-complete"
-    assert pool.missing_since is None
+    assert pool.state == "delete-complete"  # its last state is kept, with when it went
+    assert pool.missing_since is not None
 
 
 def test_a_sync_leaves_other_regions_ipams_as_they_are(sim, demo, settings):
@@ -213,7 +213,7 @@ def test_a_sync_leaves_other_regions_ipams_as_they_are(sim, demo, settings):
 
 
 def test_a_scope_created_during_the_sync_is_imported_with_its_pools(sim, monkeypatch):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
     read_scopes = sync_module._sync_ipams_and_scopes
     calls = []
 
@@ -255,7 +255,7 @@ def test_a_pool_saved_by_the_app_during_the_sync_is_not_a_conflict(sim, monkeypa
 
 
 def test_a_pool_without_cidrs_is_not_asked_for_allocations(sim, sent):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
     scope = sim.call("DescribeIpamScopes")["IpamScopes"][0]["IpamScopeId"]
     sim.call("CreateIpamPool", IpamScopeId=scope, AddressFamily="ipv4", Description="empty")
     with_cidrs = [
@@ -328,7 +328,7 @@ def test_pools_of_every_page_are_imported(sim):
 
 
 def test_sync_failure_is_a_command_error(sim):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
     sim.faults.update({"unreachable": True})
 
     with pytest.raises(CommandError) as caught:
@@ -349,7 +349,7 @@ def test_not_authorised_is_a_command_error(sim):
 
 
 def test_quiet_sync_prints_nothing(sim):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
 
     assert ipam_sync("--verbosity", "0") == ""
     assert IpamPool.objects.count() == 11

@@ -12,6 +12,10 @@ def test_seed_demo_builds_a_hierarchy(local, sim):
     pools = local.describe_ipam_pools()["IpamPools"]
     by_id = {p["IpamPoolId"]: p for p in pools}
     assert {p["PoolDepth"] for p in pools} == {1, 2, 3}
+    failed = [p for p in pools if p["State"] == "create-failed"]
+    assert len(failed) == 1  # a pool AWS could not create, with its reason
+    assert failed[0]["StateMessage"]
+    pools = [p for p in pools if p not in failed]
     assert {p["State"] for p in pools} == {"create-complete"}
     assert {p["Locale"] for p in pools if p["PoolDepth"] > 1} == {
         "us-east-1",
@@ -25,17 +29,23 @@ def test_seed_demo_builds_a_hierarchy(local, sim):
             assert pool["Locale"] == source["Locale"] or source["Locale"] == "None"
     families = {p["AddressFamily"] for p in pools}
     assert families == {"ipv4", "ipv6"}
+    assert {p["PoolDepth"] for p in pools if p["AddressFamily"] == "ipv6"} == {1, 2}
+    assert any(p["AllocationResourceTags"] for p in pools)
 
 
 def test_seed_demo_address_space_is_consistent(local, sim):
     seed_demo(sim)
     pools = local.describe_ipam_pools()["IpamPools"]
 
-    custom = 0
+    custom, deprovisioned = 0, 0
     for pool in pools:
         cidrs = local.get_ipam_pool_cidrs(IpamPoolId=pool["IpamPoolId"])["IpamPoolCidrs"]
+        if pool["State"] == "create-failed":
+            assert not cidrs
+            continue
         assert cidrs, pool["IpamPoolId"]
-        assert {c["State"] for c in cidrs} == {"provisioned"}
+        deprovisioned += sum(1 for c in cidrs if c["State"] == "deprovisioned")
+        assert {c["State"] for c in cidrs} - {"deprovisioned"} == {"provisioned"}
         allocations = local.get_ipam_pool_allocations(IpamPoolId=pool["IpamPoolId"])[
             "IpamPoolAllocations"
         ]
@@ -44,6 +54,7 @@ def test_seed_demo_address_space_is_consistent(local, sim):
         assert held == {c["IpamPoolId"] for c in children}
         custom += sum(1 for a in allocations if a["ResourceType"] == "custom")
     assert custom > 0
+    assert deprovisioned == 1
 
 
 def test_seed_demo_is_idempotent(local, sim):
