@@ -14,8 +14,8 @@ Here the rows are written as they are:
 
 Only the field classes named here are written, checked per model before its first row
 (:func:`check_supported`): Django's own fields whose values the drivers take as they are,
-date-times and JSON, and IP addresses and subclasses of the former, whose values go through
-their own ``get_db_prep_save`` on both databases.
+date-times and JSON, and subclasses of the former, whose values go through their own
+``get_db_prep_save`` on both databases.
 
 Primary keys can be taken from the table's own sequence beforehand (:func:`reserve_ids`), so
 rows written together can refer to each other (a pool and its source pool) in one statement.
@@ -46,6 +46,7 @@ _PASSED_AS_IS: frozenset[type[models.Field]] = frozenset(
         models.BigIntegerField,
         models.BooleanField,
         models.CharField,
+        models.GenericIPAddressField,  # a string; PostgreSQL reads it into its inet type
         models.IntegerField,
         models.PositiveIntegerField,
         models.PositiveSmallIntegerField,
@@ -58,8 +59,6 @@ _PASSED_AS_IS: frozenset[type[models.Field]] = frozenset(
 _CONVERTED_ON_SQLITE: frozenset[type[models.Field]] = frozenset(
     {models.DateTimeField, models.JSONField}
 )
-# Field classes written as their own ``get_db_prep_save`` gives their values, on both databases.
-_PREPARED: frozenset[type[models.Field]] = frozenset({models.GenericIPAddressField})
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 # How a field's values reach the database (see _how_written).
@@ -110,7 +109,7 @@ def _how_written(field: models.Field, named: models.Field) -> str:
     elif cls in _CONVERTED_ON_SQLITE:
         if getattr(field, "encoder", None) is None:  # PostgreSQL's document uses no encoder
             return AS_IS_ON_POSTGRESQL
-    elif cls in _PREPARED or issubclass(cls, tuple(_PASSED_AS_IS)):
+    elif issubclass(cls, tuple(_PASSED_AS_IS)):
         return PREPARED
     raise ImproperlyConfigured(
         f"{named.model._meta.label}.{named.name}: pools.bulk does not write a "
