@@ -396,11 +396,13 @@ class PoolCreation(models.Model):
 
 class Origin(models.TextChoices):
     """Who made a change: a user through the app, the app's task worker following up on one,
-    or someone outside the app (found by a sync)."""
+    someone outside the app (found by a sync), or nobody: the first sync of a Region, which
+    finds everything there is."""
 
     APP = "app", "ipamui"
     WORKER = "worker", "ipamui (task worker)"
     OUTSIDE = "outside", "changed outside ipamui"
+    IMPORTED = "imported", "first read from AWS"
 
 
 class AwsCall(models.Model):

@@ -105,8 +105,10 @@ def _sync_ipams_and_scopes(client: Any, report: SyncReport) -> tuple[mirror.Arns
 
 def sync_all(*, include_space: bool = True, progress: Progress | None = None) -> SyncReport:
     """Everything of the client's Region; what changed is put in the change log as changed
-    outside ipamui (the app's own changes are in the mirror already, so they do not show)."""
-    with _cyclic_gc_paused(), changelog.origin(Origin.OUTSIDE):
+    outside ipamui (the app's own changes are in the mirror already, so they do not show),
+    or, on the Region's first sync, as first read from AWS."""
+    first = not IpamPool.objects.filter(region=ec2_client().meta.region_name).exists()
+    with _cyclic_gc_paused(), changelog.origin(Origin.IMPORTED if first else Origin.OUTSIDE):
         return _sync(include_space, progress or (lambda message: None))
 
 

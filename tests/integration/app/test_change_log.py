@@ -153,9 +153,9 @@ def test_the_ipam_list_filters_and_pages(
         query = response.context["next_query"]
     assert len(seen) == 120
 
-    only_outside = admin_client.get(url, {"origin": "outside"}).context["entries"]
+    only_outside = admin_client.get(url, {"origin": "imported"}).context["entries"]
     assert only_outside
-    assert all(e.item.origin == "outside" for e in only_outside)
+    assert all(e.item.origin == "imported" for e in only_outside)
 
 
 def test_entries_at_the_same_instant_are_neither_lost_nor_repeated(private_scope):

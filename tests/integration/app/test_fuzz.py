@@ -98,7 +98,7 @@ def state(sim: Any) -> tuple:
 
 def some_ids() -> dict[str, str]:
     pool = IpamPool.objects.filter(name="us-east-1-prod").select_related("scope").get()
-    return {"pool": pool.pool_id, "scope": pool.scope.scope_id}
+    return {"pool": pool.pool_id, "scope": pool.scope.scope_id, "ipam": pool.scope.ipam.ipam_id}
 
 
 GET_PAGES = [
@@ -110,8 +110,12 @@ GET_PAGES = [
     ("pool_map", ["pool"]),
     ("pool_new", []),
     ("pool_source_search", []),
+    ("ipam_changes", ["ipam"]),
 ]
-QUERY_KEYS = ["q", "open", "expand", "level", "source", "scope", "cidr", "family", "source_pool"]
+QUERY_KEYS = [
+    *("q", "open", "expand", "level", "source", "scope", "cidr", "family", "source_pool"),
+    *("origin", "kind", "pool", "user", "before"),  # the change log's filters
+]
 
 
 @pytest.mark.parametrize(("name", "args"), GET_PAGES, ids=[n for n, _ in GET_PAGES])
