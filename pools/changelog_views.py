@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from pools import changelog
 from pools.forms import is_aws_id
-from pools.models import Ipam, Origin
+from pools.models import Ipam, Origin, ScheduledSync
 
 VIEW = "pools.view_ipampool"
 
@@ -82,8 +82,16 @@ def ipam_changes(request: HttpRequest, ipam_id: str) -> HttpResponse:
         query = request.GET.copy()
         query["before"] = str(following)
         next_query = query.urlencode()
+    syncs = ScheduledSync.objects.filter(region=ipam.region)
     return render(
         request,
         "pools/change_log.html",
-        {"ipam": ipam, "form": form, "entries": entries, "next_query": next_query},
+        {
+            "ipam": ipam,
+            "form": form,
+            "entries": entries,
+            "next_query": next_query,
+            "last_sync": syncs.filter(finished_at__isnull=False).order_by("-finished_at").first(),
+            "next_sync": syncs.filter(started_at__isnull=True).first(),
+        },
     )
