@@ -347,16 +347,23 @@ class Cursor:
     def parse(cls, text: str) -> Cursor | None:
         """The cursor in a URL, or None for anything else (hostile text included)."""
         parts = text.split("~")
-        if len(parts) != 3 or len(text) > 64 or not all(p.isascii() for p in parts):
+        if len(parts) != 3 or len(text) > 64 or not parts[1].isdigit() or not parts[2].isdigit():
             return None
-        try:
-            at = datetime.datetime.fromisoformat(parts[0])
-            rank, pk = int(parts[1]), int(parts[2])
-        except ValueError:
-            return None
-        if at.tzinfo is None or rank not in (0, 1) or not 0 < pk < 2**63:
+        at, rank, pk = parse_time(parts[0]), int(parts[1]), int(parts[2])
+        if at is None or rank not in (0, 1) or not 0 < pk < 2**63:
             return None
         return cls(at, rank, pk)
+
+
+def parse_time(text: str) -> datetime.datetime | None:
+    """An ISO 8601 time with its zone, as pages put in URLs; None for anything else."""
+    if len(text) > 40 or not text.isascii():
+        return None
+    try:
+        at = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
 
 
 @dataclass

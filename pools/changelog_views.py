@@ -9,11 +9,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from pools import changelog
 from pools.forms import is_aws_id
-from pools.models import Ipam, Origin, ScheduledSync
+from pools.models import Change, Ipam, Origin, ScheduledSync
 
 VIEW = "pools.view_ipampool"
 
@@ -94,4 +95,23 @@ def ipam_changes(request: HttpRequest, ipam_id: str) -> HttpResponse:
             "last_sync": syncs.filter(finished_at__isnull=False).order_by("-finished_at").first(),
             "next_sync": syncs.filter(started_at__isnull=True).first(),
         },
+    )
+
+
+NEWS_CAP = 100  # changes counted for the "changed since" notice, at most
+
+
+@permission_required(VIEW, raise_exception=True)
+@require_GET
+def ipam_changed_since(request: HttpRequest, ipam_id: str) -> HttpResponse:
+    """How many rows of the IPAM changed since ``after`` (the time a page was made): polled by
+    pages that show the mirror, so a change found by the worker or a sync is announced there
+    without a reload. A time that cannot be read counts from now."""
+    ipam = get_object_or_404(Ipam, ipam_id=ipam_id)
+    after = changelog.parse_time(request.GET.get("after", "")) or timezone.now()
+    news = Change.objects.filter(ipam=ipam, timestamp__gt=after)[:NEWS_CAP].count()
+    return render(
+        request,
+        "pools/_changed_since.html",
+        {"ipam": ipam, "after": after, "news": news, "cap": NEWS_CAP},
     )

@@ -28,4 +28,9 @@ urlpatterns = [
     path("pools/<awsid:pool_id>/provision/", views.pool_provision, name="pool_provision"),
     path("pools/<awsid:pool_id>/map/", views.pool_map, name="pool_map"),
     path("ipams/<awsid:ipam_id>/changes/", changelog_views.ipam_changes, name="ipam_changes"),
+    path(
+        "ipams/<awsid:ipam_id>/changes/since/",
+        changelog_views.ipam_changed_since,
+        name="ipam_changed_since",
+    ),
 ]

@@ -210,3 +210,19 @@ def test_the_admin_lists_calls_and_changes(admin_client, private_scope):
     assert admin_client.get("/admin/pools/change/").status_code == 200
     call = AwsCall.objects.first()
     assert admin_client.get(f"/admin/pools/awscall/{call.pk}/change/").status_code == 200
+
+
+def test_pages_hear_of_changes_made_since_they_were_shown(admin_client, private_scope, sim):
+    ipam = private_scope.ipam
+    url = f"/ipams/{ipam.ipam_id}/changes/since/"
+    shown = timezone.now().isoformat()
+    assert "read from AWS" not in admin_client.get(url, {"after": shown}).content.decode()
+
+    pool = IpamPool.objects.get(name="corporate")
+    sim.call("ModifyIpamPool", IpamPoolId=pool.pool_id, Description="edited elsewhere")
+    sync_all()
+
+    html = admin_client.get(url, {"after": shown}).content.decode()
+    assert "1 change read from AWS" in html
+    for hostile in ("\x00", "²", "9" * 5000, "2026-13-45T99:00:00+00:00", "2026-01-01T00:00:00"):
+        assert admin_client.get(url, {"after": hostile}).status_code in (200, 400)  # NUL: 400

@@ -111,10 +111,11 @@ GET_PAGES = [
     ("pool_new", []),
     ("pool_source_search", []),
     ("ipam_changes", ["ipam"]),
+    ("ipam_changed_since", ["ipam"]),
 ]
 QUERY_KEYS = [
     *("q", "open", "expand", "level", "source", "scope", "cidr", "family", "source_pool"),
-    *("origin", "kind", "pool", "user", "before"),  # the change log's filters
+    *("origin", "kind", "pool", "user", "before", "after"),  # the change log's
 ]
 
 
