@@ -388,7 +388,7 @@ def test_sync_of_2000_pools_at_depth_10_grows_with_pages_not_pools(
     assert report.pages == again.pages == 2
     assert report.counts["pools"].created == 2000
     assert not again.changed_anything
-    assert import_1100 <= 30
+    assert import_1100 <= 34  # the change log adds an INSERT per page
     pools = IpamPool.objects.all()
     assert pools.count() == 2000
     assert pools.filter(depth=10).count() > 100
