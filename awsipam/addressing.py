@@ -1,4 +1,5 @@
-"""CIDR arithmetic for IPAM pools: parsing with helpful errors, free space, lowest free block.
+"""CIDR arithmetic for IPAM pools: parsing with helpful errors, free space (as aligned blocks
+and as ranges), lowest free block.
 
 Pure functions over netaddr; shared by the rules, the app and the local IPAM endpoint.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netaddr import AddrFormatError, IPNetwork, IPSet
+from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange, IPSet
 
 from awsipam.catalog import Violation, violation
 from awsipam.constants import FAMILY_VERSION, NETMASK_LIMITS
@@ -213,3 +214,88 @@ def child_block(free: IPNetwork, min_netmask: int, max_netmask: int) -> IPNetwor
     if free.prefixlen >= min_netmask:
         return free
     return IPNetwork((free.first, min_netmask), version=free.version)
+
+
+# --- free ranges: the free space as an engineer reads it ------------------------------------
+
+TIMES = "\N{MULTIPLICATION SIGN}"
+RANGE_COUNT_LIMIT = 65_536  # "N x /L" up to this N; past it, an address count and the largest block
+
+
+@dataclass(frozen=True)
+class FreeRange:
+    """A maximal run of free addresses inside one provisioned CIDR, between its allocations."""
+
+    first: int
+    last: int
+    version: int
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def bits(self) -> int:
+        return 32 if self.version == 4 else 128
+
+    @property
+    def first_address(self) -> IPAddress:
+        return IPAddress(self.first, self.version)
+
+    @property
+    def last_address(self) -> IPAddress:
+        return IPAddress(self.last, self.version)
+
+    @property
+    def span(self) -> IPRange:
+        return IPRange(self.first, self.last)
+
+    @property
+    def blocks(self) -> list[IPNetwork]:
+        """The fewest aligned CIDRs covering the range, in address order."""
+        return _aligned(self.first, self.last, self.version, self.bits)
+
+    @property
+    def largest_block(self) -> IPNetwork:
+        """The largest aligned CIDR inside the range (the lowest of equals, as AWS picks)."""
+        return min(self.blocks, key=lambda block: (block.prefixlen, block.first))
+
+    @property
+    def cidr(self) -> IPNetwork | None:
+        """The range as one CIDR, when it is exactly one aligned block."""
+        blocks = self.blocks
+        return blocks[0] if len(blocks) == 1 else None
+
+    @property
+    def size_label(self) -> str:
+        """``253 x /24`` (with a multiplication sign): a count of the largest block that divides
+        the range's size evenly; or, past :data:`RANGE_COUNT_LIMIT` such blocks, an address
+        count and the largest block (``16,777,214 addresses, largest /9``)."""
+        zeros = (self.size & -self.size).bit_length() - 1
+        count = self.size >> zeros
+        if count <= RANGE_COUNT_LIMIT:
+            return f"{count:,} {TIMES} /{self.bits - zeros}"
+        return f"{self.size:,} addresses, largest /{self.largest_block.prefixlen}"
+
+    def __str__(self) -> str:
+        return f"{self.first_address} - {self.last_address}"
+
+
+def free_ranges(space: Iterable[IPNetwork], used: Iterable[IPNetwork]) -> list[FreeRange]:
+    """The free space of each provisioned CIDR in ``space`` as maximal ranges between the
+    ``used`` blocks, in address order (IPv4 first). Ranges never cross from one provisioned
+    CIDR into another: a CIDR taken from a pool lies inside one of its CIDRs."""
+    used = list(used)
+    ranges: list[FreeRange] = []
+    for version in FAMILY_VERSION.values():
+        taken = _merged([(n.first, n.last) for n in used if n.version == version])
+        spans = sorted({(n.first, n.last) for n in space if n.version == version})
+        ranges += [FreeRange(first, last, version) for first, last in _subtract(spans, taken)]
+    return ranges
+
+
+def range_offer(free: FreeRange, min_netmask: int, max_netmask: int) -> IPNetwork | None:
+    """The block "create a child pool here" offers in ``free``: its largest aligned block, cut
+    to the source pool's allocation netmask lengths (:func:`child_block`); None when not even
+    the largest block is as long as the source's maximum allows."""
+    return child_block(free.largest_block, min_netmask, max_netmask)

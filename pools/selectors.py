@@ -80,7 +80,11 @@ def _url_maker(name: str) -> Callable[[Any], str]:
 
 
 def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
-    """The pool's CIDRs with its child pools, allocations and free space, to scale."""
+    """The pool's CIDRs with its child pools, allocations and free ranges, to scale.
+
+    Each block links to a page of the app: a child pool to its page, an allocation to its row
+    on this pool's page, a free range to the creation form with the block it offers.
+    """
     space = [c.cidr for c in pool.cidrs.all() if c.cidr and c.state in SPACE_CIDR_STATES]
     allocations = list(pool.allocations.all())
     children = {
@@ -90,7 +94,7 @@ def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
         )
     }
     pool_url = _url_maker("pool_detail")
-    allocation_url = _url_maker("admin:pools_ipampoolallocation_change")
+    here = reverse("pool_detail", args=[pool.pool_id])
     blocks = []
     for allocation in allocations:
         network = allocation.cidr
@@ -100,15 +104,16 @@ def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
             blocks.append(addressmap.Block(network, "pool", label, href))
         else:
             label = allocation.description or allocation.resource_id or "allocation"
-            blocks.append(
-                addressmap.Block(network, "allocation", label, allocation_url(allocation.pk))
-            )
+            href = f"{here}#allocation-{quote(allocation.allocation_id, safe='')}"
+            blocks.append(addressmap.Block(network, "allocation", label, href))
     new_pool = reverse("pool_new")
     source = quote(pool.pool_id, safe="")
-    for free in addressing.free_blocks(space, [b.network for b in blocks]):
+    for free in addressing.free_ranges(space, [b.network for b in blocks]):
         target = tree.create_here(pool, free)
         href = f"{new_pool}?source={source}&cidr={quote(str(target), safe='')}" if target else ""
-        blocks.append(addressmap.Block(free, "free", "free", href))
+        whole = free.cidr
+        label = f"free {free.size_label}" if whole is None else "free"
+        blocks.append(addressmap.Block(whole or free.span, "free", label, href))
     return addressmap.layout(space, blocks)
 
 

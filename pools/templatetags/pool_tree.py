@@ -68,20 +68,25 @@ class TreeWriter:
         return "".join(out)
 
     def _free(self, block: FreeBlock, level: int) -> str:
-        cidr = escape(str(block.cidr))
+        free = block.range
+        span = escape(str(free))
+        whole = free.cidr
+        size = escape(str(whole) if whole is not None else free.size_label)
         link = ""
         target = block.create_cidr if self.can_create else None
         if target is not None:
             source, cidr_arg = quote(block.parent.pool_id, safe=""), quote(str(target), safe="")
             href = f"{self.new}?source={source}&amp;cidr={cidr_arg}"
             label = "create a child pool here"
-            if target != block.cidr:
+            if target != whole:
                 label += f' <span class="muted">({escape(str(target))})</span>'
             link = f'<a class="create-here" href="{href}">{label}</a>'
         return (
-            f'<li role="treeitem" aria-level="{level}" class="free" tabindex="-1">'
+            f'<li role="treeitem" aria-level="{level}" class="free" tabindex="-1" '
+            f'data-range="{escape(f"{free.first_address}-{free.last_address}")}">'
             f'<div class="row"><span class="toggle-spacer"></span> '
-            f'<span class="free-label"><code>{cidr}</code> free</span> {link}</div></li>'
+            f'<span class="free-label"><code class="range">{span}</code> free '
+            f'<span class="free-size">{size}</span></span> {link}</div></li>'
         )
 
     def _node(self, node: Node, level: int, path: tuple[str, ...]) -> str:
@@ -118,18 +123,23 @@ class TreeWriter:
         hidden = "" if node.expanded else " hidden"
         detail = self._url(self.detail, pool.pool_id)
         family = FAMILIES.get(pool.address_family, escape(pool.address_family))
+        note = ""
+        if node.match_note:
+            note = f' <span class="match-note">{escape(node.match_note)}</span>'
         row = " ".join(
             (
                 toggle,
                 f'<span class="depth" title="Depth {pool.depth} of {MAX_POOL_DEPTH}">'
                 f'<span class="visually-hidden">depth </span>{pool.depth}'
                 f"<small>/{MAX_POOL_DEPTH}</small></span>",
-                f'<span class="label"><a class="name" href="{detail}">{label}</a> '
-                f'<code class="pid">{pool_id}</code></span>',
+                f'<span class="label"><a class="name" href="{detail}">{label}</a></span>',
+                f'<span class="pid"><code>{pool_id}</code><button type="button" class="copy" '
+                f'data-copy="{pool_id}" aria-label="Copy {pool_id}" title="Copy the pool ID">'
+                f"</button></span>",
                 f'<span class="chip">{escape(pool.locale) or "no locale"}</span>',
                 f'<span class="chip">{family}</span>',
-                f'<span class="badge state-{state}">{state}</span>',
-                f'<code class="cidrs">{cidrs}</code>',
+                f'<span class="badge state-{state}">{state}</span>{note}',
+                f'<code class="cidrs" title="{cidrs}">{cidrs}</code>',
                 f'<span class="use">{use}</span>',
                 f'<span class="kids">{kids}</span>',
                 f'<a class="maplink" href="{self._url(self.map, pool.pool_id)}" '
