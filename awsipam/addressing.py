@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange, IPSet
 
@@ -224,7 +225,11 @@ RANGE_COUNT_LIMIT = 65_536  # "N x /L" up to this N; past it, an address count a
 
 @dataclass(frozen=True)
 class FreeRange:
-    """A maximal run of free addresses inside one provisioned CIDR, between its allocations."""
+    """A maximal run of free addresses inside one provisioned CIDR, between its allocations.
+
+    Computed on integers and cached: a tree row of a pool with a thousand children asks each
+    of its thousand ranges for its addresses, size and offer.
+    """
 
     first: int
     last: int
@@ -238,35 +243,46 @@ class FreeRange:
     def bits(self) -> int:
         return 32 if self.version == 4 else 128
 
-    @property
-    def first_address(self) -> IPAddress:
-        return IPAddress(self.first, self.version)
+    @cached_property
+    def first_text(self) -> str:
+        return address_text(self.first, self.version)
 
-    @property
-    def last_address(self) -> IPAddress:
-        return IPAddress(self.last, self.version)
+    @cached_property
+    def last_text(self) -> str:
+        return address_text(self.last, self.version)
 
     @property
     def span(self) -> IPRange:
-        return IPRange(self.first, self.last)
+        return IPRange(IPAddress(self.first, self.version), IPAddress(self.last, self.version))
 
     @property
     def blocks(self) -> list[IPNetwork]:
         """The fewest aligned CIDRs covering the range, in address order."""
         return _aligned(self.first, self.last, self.version, self.bits)
 
-    @property
+    @cached_property
     def largest_block(self) -> IPNetwork:
         """The largest aligned CIDR inside the range (the lowest of equals, as AWS picks)."""
-        return min(self.blocks, key=lambda block: (block.prefixlen, block.first))
+        best_first, best_size = self.first, 0
+        first, last = self.first, self.last
+        while first <= last:  # the aligned blocks of the range, as :func:`_aligned` finds them
+            size = first & -first if first else 1 << self.bits
+            while size > last - first + 1:
+                size >>= 1
+            if size > best_size:
+                best_first, best_size = first, size
+            first += size
+        return IPNetwork((best_first, self.bits - best_size.bit_length() + 1), version=self.version)
 
     @property
     def cidr(self) -> IPNetwork | None:
         """The range as one CIDR, when it is exactly one aligned block."""
-        blocks = self.blocks
-        return blocks[0] if len(blocks) == 1 else None
+        size = self.size
+        if size & (size - 1) == 0 and self.first % size == 0:
+            return self.largest_block
+        return None
 
-    @property
+    @cached_property
     def size_label(self) -> str:
         """``253 x /24`` (with a multiplication sign): a count of the largest block that divides
         the range's size evenly; or, past :data:`RANGE_COUNT_LIMIT` such blocks, an address
@@ -278,7 +294,15 @@ class FreeRange:
         return f"{self.size:,} addresses, largest /{self.largest_block.prefixlen}"
 
     def __str__(self) -> str:
-        return f"{self.first_address} - {self.last_address}"
+        return f"{self.first_text} - {self.last_text}"
+
+
+def address_text(value: int, version: int) -> str:
+    """An address as netaddr writes it (IPv4 without building an object: a tree row of a pool
+    with a thousand children writes two thousand)."""
+    if version == 4:
+        return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+    return str(IPAddress(value, 6))
 
 
 def free_ranges(space: Iterable[IPNetwork], used: Iterable[IPNetwork]) -> list[FreeRange]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from netaddr import IPNetwork
 
@@ -30,10 +33,28 @@ SOURCE_SUGGESTIONS = 20  # suggestions for a source pool's search box
 
 
 def ipams_with_scopes() -> QuerySet[Ipam]:
-    scopes = IpamScope.objects.annotate(
-        mirrored_pools=Count("pools", filter=Q(pools__missing_since__isnull=True))
-    )
+    """The IPAMs with their scopes, each with its number of pools as the tree shows them
+    (AWS still has them and they are not being deleted).
+
+    Counted from the pools rather than taken from the ``PoolCount`` AWS gives each scope: the
+    mirror reads that only with a full sync, so it misses every pool created or deleted since.
+    The count reads an index of (scope, missing since, state) only (migration 0007).
+    """
+    pools = IpamPool.objects.not_deleted().filter(scope=OuterRef("pk"))
+    counts = pools.order_by().values("scope").annotate(n=Count("id")).values("n")
+    scopes = IpamScope.objects.annotate(mirrored_pools=Coalesce(Subquery(counts), 0))
     return Ipam.objects.live().prefetch_related(Prefetch("scopes", queryset=scopes.live()))
+
+
+def scope_last_read(scope: IpamScope) -> datetime | None:
+    """When the mirror last read the scope or one of its pools from AWS (an index serves it)."""
+    newest = (
+        IpamPool.objects.filter(scope=scope, last_synced_at__isnull=False)
+        .order_by("-last_synced_at")
+        .values_list("last_synced_at", flat=True)
+        .first()
+    )
+    return max((t for t in (newest, scope.last_synced_at) if t is not None), default=None)
 
 
 def live_scopes() -> QuerySet[IpamScope]:
@@ -199,13 +220,33 @@ def source_pool_choices(scope: IpamScope | None, family: str) -> QuerySet[IpamPo
 
 
 def source_pool_suggestions(scope: IpamScope | None, family: str, text: str) -> list[IpamPool]:
-    """The first possible source pools whose ID, name or description has ``text``."""
+    """The first possible source pools whose ID, name or description has ``text``.
+
+    Asked on every keystroke, so index-backed: on PostgreSQL the text search uses the trigram
+    indexes of migration 0007. SQLite has none: there the pools whose ID or name starts with
+    the text come first, from a range of the indexed column, and only when they are too few
+    is every pool's text searched.
+    """
     choices = source_pool_choices(scope, family)
-    if text := text.strip():
-        choices = choices.filter(
-            Q(pool_id__icontains=text) | Q(name__icontains=text) | Q(description__icontains=text)
-        )
-    return list(choices[:SOURCE_SUGGESTIONS])
+    text = text.strip()
+    if not text:
+        return list(choices[:SOURCE_SUGGESTIONS])
+    anywhere = Q(pool_id__icontains=text) | Q(name__icontains=text) | Q(description__icontains=text)
+    if connection.vendor == "postgresql":
+        return list(choices.filter(anywhere)[:SOURCE_SUGGESTIONS])
+    # In SQLite's binary order, the texts starting with ``text`` lie in [text, text + max).
+    ceiling = text + "\U0010ffff"
+    found: list[IpamPool] = []
+    for column in ("pool_id", "name"):
+        wanted = SOURCE_SUGGESTIONS - len(found)
+        if wanted <= 0:
+            break
+        prefixed = choices.filter(**{f"{column}__gte": text, f"{column}__lt": ceiling})
+        found += prefixed.exclude(pk__in=[p.pk for p in found])[:wanted]
+    if len(found) < SOURCE_SUGGESTIONS:
+        rest = choices.filter(anywhere).exclude(pk__in=[p.pk for p in found])
+        found += rest[: SOURCE_SUGGESTIONS - len(found)]
+    return found
 
 
 def has_more_than(queryset: QuerySet, limit: int) -> bool:

@@ -225,9 +225,9 @@ def build_all(scope: IpamScope, cap: int = EXPAND_ALL_CAP) -> tuple[list[Node], 
     counted = pools.annotate(kids=Coalesce(Subquery(kids), 0)).order_by("depth", "pool_id")
     # A pool whose source pool is gone from the mirror shows at the top, as in :func:`build`.
     level = list(
-        counted.filter(
-            Q(source_pool__isnull=True) | Q(source_pool__missing_since__isnull=False)
-        )[:cap]
+        counted.filter(Q(source_pool__isnull=True) | Q(source_pool__missing_since__isnull=False))[
+            :cap
+        ]
     )
     shown, roots, opened = list(level), {pool.id for pool in level}, set()
     while level:

@@ -464,13 +464,15 @@ SIZES = [30, 300]
 # "expand all"), and over the pools shown, their CIDRs, their use, their child counts and the
 # allocations of the open pools.
 QUERIES = {
-    "scope": 7,  # + scope, top-level pools, CIDRs, use, child counts
-    "open": 9,  # + children of the open pools, allocations of the open pools
+    "scope": 8,  # + scope, when it was last read, top-level pools, CIDRs, use, child counts
+    "open": 10,  # + children of the open pools, allocations of the open pools
     "children": 8,  # pool, its children, CIDRs, use, allocations, child counts
-    "search": 9,  # scope, matches, parent links, pools, CIDRs, use, child counts
-    # scope, a level of pools at a time (with their child counts; ten levels at most), the
-    # count of pools, CIDRs, use, allocations, child counts
-    "expand_all": 18,
+    # scope, last read, the matches by name, ID or description and by tag (or by CIDR), the
+    # matches with their ancestors (one recursive query), CIDRs, use, child counts
+    "search": 10,
+    # scope, last read, a level of pools at a time (with their child counts; ten levels at
+    # most), the count of pools, CIDRs, use, allocations, child counts
+    "expand_all": 19,
     "map": 6,  # pool with scope and source, CIDRs, allocations, child pools' names
 }
 
