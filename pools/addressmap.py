@@ -14,7 +14,7 @@ from netaddr import IPAddress, IPNetwork, IPRange
 
 from awsipam import addressing
 
-WIDTH = 960
+WIDTH = 850  # with the row labels, the width of a card: no scrolling sideways
 ROW_HEIGHT = 26
 ROW_GAP = 4
 LABEL_WIDTH = 150
