@@ -2,8 +2,9 @@
 
 What a query means:
 
-- an IPv4 or IPv6 address (``10.4.1.5``): the pools whose live CIDRs contain it;
-- a CIDR (``10.4.0.0/16``; host bits are ignored): the pools whose live CIDRs overlap it,
+- an IPv4 or IPv6 address (``10.4.1.5``): the pools whose CIDRs (provisioned, or on their
+  way to it) contain it;
+- a CIDR (``10.4.0.0/16``; host bits are ignored): the pools whose CIDRs overlap it,
   either containing it or lying inside it (each match says which);
 - ``key=value``: the pools with that tag (the key as written, the value in any case), as the
   pool page writes tags; ``key=`` finds every pool with the key;
@@ -86,7 +87,7 @@ def matches(scope: IpamScope, text: str, limit: int) -> list[Match]:
 
     if query.kind in ("address", "cidr"):
         assert query.network is not None
-        cidrs = IpamPoolCidr.objects.live().filter(pool__in=pools)
+        cidrs = IpamPoolCidr.objects.holding_space().filter(pool__in=pools)
         label = "contains" if query.kind == "address" else "contains it"
         rows = (
             cidrs.filter(cidr__in=[str(n) for n in supernets(query.network)])
@@ -122,7 +123,9 @@ def matches(scope: IpamScope, text: str, limit: int) -> list[Match]:
         )
         take(_first(tags, "pool_id", "pool__depth", limit))
         if ADDRESS_START.fullmatch(term):
-            cidrs = IpamPoolCidr.objects.live().filter(pool__in=pools, cidr__startswith=term)
+            cidrs = IpamPoolCidr.objects.holding_space().filter(
+                pool__in=pools, cidr__startswith=term
+            )
             take(_first(cidrs, "pool_id", "pool__depth", limit))
     return sorted(found.values(), key=lambda m: (m.depth, m.pk))[:limit]
 

@@ -126,10 +126,16 @@ def test_a_cidr_of_another_family_or_outside_every_pool_finds_nothing(admin_clie
     assert not matched(search_page(admin_client, private_scope, "172.16.0.0/12"))
 
 
-def test_a_deprovisioned_or_missing_cidr_is_not_searched(admin_client, private_scope):
+@pytest.mark.parametrize(
+    "change",
+    [{"missing_since": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}, {"state": "deprovisioned"}],
+)
+def test_a_deprovisioned_or_missing_cidr_is_not_searched(admin_client, private_scope, change):
     prod = pool_named("us-east-1-prod")
-    IpamPoolCidr.objects.filter(pool=prod).update(missing_since=timezone.now())
+    assert prod.pool_id in matched(search_page(admin_client, private_scope, "10.0.1.5"))
+    IpamPoolCidr.objects.filter(pool=prod).update(**change)
     assert prod.pool_id not in matched(search_page(admin_client, private_scope, "10.0.1.5"))
+    assert prod.pool_id not in matched(search_page(admin_client, private_scope, "10.0.0.0/16"))
 
 
 # --- tags --------------------------------------------------------------------------------------
