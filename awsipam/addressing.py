@@ -1,4 +1,5 @@
-"""CIDR arithmetic for IPAM pools: parsing with helpful errors, free space, lowest free block.
+"""CIDR arithmetic for IPAM pools: parsing with helpful errors, free space (as aligned blocks
+and as ranges), lowest free block.
 
 Pure functions over netaddr; shared by the rules, the app and the local IPAM endpoint.
 """
@@ -7,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
-from netaddr import AddrFormatError, IPNetwork, IPSet
+from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange, IPSet
 
 from awsipam.catalog import Violation, violation
 from awsipam.constants import FAMILY_VERSION, NETMASK_LIMITS
@@ -213,3 +215,111 @@ def child_block(free: IPNetwork, min_netmask: int, max_netmask: int) -> IPNetwor
     if free.prefixlen >= min_netmask:
         return free
     return IPNetwork((free.first, min_netmask), version=free.version)
+
+
+# --- free ranges: the free space as an engineer reads it ------------------------------------
+
+TIMES = "\N{MULTIPLICATION SIGN}"
+RANGE_COUNT_LIMIT = 65_536  # "N x /L" up to this N; past it, an address count and the largest block
+
+
+@dataclass(frozen=True)
+class FreeRange:
+    """A maximal run of free addresses inside one provisioned CIDR, between its allocations.
+
+    Computed on integers and cached: a tree row of a pool with a thousand children asks each
+    of its thousand ranges for its addresses, size and offer.
+    """
+
+    first: int
+    last: int
+    version: int
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def bits(self) -> int:
+        return 32 if self.version == 4 else 128
+
+    @cached_property
+    def first_text(self) -> str:
+        return address_text(self.first, self.version)
+
+    @cached_property
+    def last_text(self) -> str:
+        return address_text(self.last, self.version)
+
+    @property
+    def span(self) -> IPRange:
+        return IPRange(IPAddress(self.first, self.version), IPAddress(self.last, self.version))
+
+    @property
+    def blocks(self) -> list[IPNetwork]:
+        """The fewest aligned CIDRs covering the range, in address order."""
+        return _aligned(self.first, self.last, self.version, self.bits)
+
+    @cached_property
+    def largest_block(self) -> IPNetwork:
+        """The largest aligned CIDR inside the range (the lowest of equals, as AWS picks)."""
+        best_first, best_size = self.first, 0
+        first, last = self.first, self.last
+        while first <= last:  # the aligned blocks of the range, as :func:`_aligned` finds them
+            size = first & -first if first else 1 << self.bits
+            while size > last - first + 1:
+                size >>= 1
+            if size > best_size:
+                best_first, best_size = first, size
+            first += size
+        return IPNetwork((best_first, self.bits - best_size.bit_length() + 1), version=self.version)
+
+    @property
+    def cidr(self) -> IPNetwork | None:
+        """The range as one CIDR, when it is exactly one aligned block."""
+        size = self.size
+        if size & (size - 1) == 0 and self.first % size == 0:
+            return self.largest_block
+        return None
+
+    @cached_property
+    def size_label(self) -> str:
+        """``253 x /24`` (with a multiplication sign): a count of the largest block that divides
+        the range's size evenly; or, past :data:`RANGE_COUNT_LIMIT` such blocks, an address
+        count and the largest block (``16,777,214 addresses, largest /9``)."""
+        zeros = (self.size & -self.size).bit_length() - 1
+        count = self.size >> zeros
+        if count <= RANGE_COUNT_LIMIT:
+            return f"{count:,} {TIMES} /{self.bits - zeros}"
+        return f"{self.size:,} addresses, largest /{self.largest_block.prefixlen}"
+
+    def __str__(self) -> str:
+        return f"{self.first_text} - {self.last_text}"
+
+
+def address_text(value: int, version: int) -> str:
+    """An address as netaddr writes it (IPv4 without building an object: a tree row of a pool
+    with a thousand children writes two thousand)."""
+    if version == 4:
+        return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+    return str(IPAddress(value, 6))
+
+
+def free_ranges(space: Iterable[IPNetwork], used: Iterable[IPNetwork]) -> list[FreeRange]:
+    """The free space of each provisioned CIDR in ``space`` as maximal ranges between the
+    ``used`` blocks, in address order (IPv4 first). Ranges never cross from one provisioned
+    CIDR into another: a CIDR taken from a pool lies inside one of its CIDRs."""
+    used = list(used)
+    ranges: list[FreeRange] = []
+    for version in FAMILY_VERSION.values():
+        taken = _merged([(n.first, n.last) for n in used if n.version == version])
+        spans = sorted({(n.first, n.last) for n in space if n.version == version})
+        ranges += [FreeRange(first, last, version) for first, last in _subtract(spans, taken)]
+    return ranges
+
+
+def range_offer(free: FreeRange, min_netmask: int, max_netmask: int) -> IPNetwork | None:
+    """The block "create a child pool here" offers in ``free``: its largest aligned block, cut
+    to the source pool's allocation netmask lengths (:func:`child_block`); None when not even
+    the largest block is as long as the source's maximum allows."""
+    return child_block(free.largest_block, min_netmask, max_netmask)

@@ -1,10 +1,12 @@
-"""The scope's pool tree: the scope page at 100 and at 10,000 pools, expanding a node with 1,000
-children, and the address map of that node.
+"""The scope's pool tree: the scope page and its searches at 100 and at 10,000 pools, expanding
+a node with 1,000 children, the address map of that node, and the pool form's source-pool
+suggestions and live validation in both scopes.
 
 Everything runs in one child process (``python -m bench.tree_bench``), so Django is set up
-there with its own settings: a SQLite database in a temporary directory, migrated, and two
-scopes written straight into it with ``tests.treedata.build_tree`` (pools, their CIDRs, their
-allocations in their parents and tags, as a sync would leave them):
+there with its own settings: a SQLite database in a temporary directory (or, with
+``TREE_BENCH_DATABASE_URL=postgres://.../empty_db``, that PostgreSQL database, which must be
+empty), migrated, and two scopes written straight into it with ``tests.treedata.build_tree``
+(pools, their CIDRs, their allocations in their parents and tags, as a sync would leave them):
 
 - small: 100 pools, four top-level pools;
 - large: 10,000 pools over depths 1 to 10, four top-level pools, the first with exactly 1,000
@@ -22,8 +24,15 @@ template rendering), after a few untimed warm-up requests. How each number is ta
   asks for), on the pool with 1,000 children; the target is a median <= 150 ms.
 - address map: ``GET /pools/<pool>/map/`` for the same pool (its CIDR with 1,000 child pools
   and the free blocks between them, drawn to scale).
+- search: ``GET /scopes/<id>/?q=...`` at both sizes, for a name (``chain-7``, one pool in
+  each scope), an IP address (``10.200.0.1``, the pools down the chain that contain it) and a
+  tag (``cost-center=cc-00042``, one pool in each); the target is large / small <= 1.5 on
+  medians, for each.
+- source-pool suggestions: ``GET /pools/new/source-pools/`` for ``wide-05`` at both sizes.
+- live validation: the form's POST when the scope changes (``_live=scope``), which decides
+  between a select and a search box of source pools, at both sizes.
 - SQL queries: every statement of one request, counted by ``CaptureQueriesContext``; the
-  scope page must send as many at 10,000 pools as at 100.
+  scope page and each search must send as many at 10,000 pools as at 100.
 """
 
 from __future__ import annotations
@@ -39,12 +48,14 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from bench.harness import Stats, Suite
 
 RATIO_TARGET = 1.5
 EXPAND_TARGET_MS = 150.0
 ROOT = Path(__file__).resolve().parent.parent
+SEARCHES = {"name": "chain-7", "address": "10.200.0.1", "tag": "cost-center=cc-00042"}
 
 
 @dataclass(frozen=True)
@@ -63,10 +74,14 @@ def run(quick: bool = False) -> Suite:
     sizes = QUICK if quick else Sizes()
     suite = Suite("tree", parameters=asdict(sizes))
     with tempfile.TemporaryDirectory(prefix="tree-bench-") as directory:
+        database = os.environ.get("TREE_BENCH_DATABASE_URL") or (
+            f"sqlite:///{Path(directory) / 'db.sqlite3'}"
+        )
+        suite.parameters["database"] = database.partition(":")[0]
         env = {
             **os.environ,
             "IPAMUI_VAR_DIR": directory,
-            "DATABASE_URL": f"sqlite:///{Path(directory) / 'db.sqlite3'}",
+            "DATABASE_URL": database,
             "DJANGO_SETTINGS_MODULE": "ipamui.settings_test",  # for the test client
             "SECRET_KEY": secrets.token_urlsafe(50),
             "DEBUG": "false",
@@ -87,19 +102,26 @@ def run(quick: bool = False) -> Suite:
 def _report(suite: Suite, sizes: Sizes, result: dict[str, Any]) -> None:
     ms = {name: Stats(**stats) for name, stats in result["timings"].items()}
     queries = result["queries"]
-    small, large = ms["scope_small"], ms["scope_large"]
-    suite.add(f"scope page, {sizes.small} pools, median", small.median * 1000, "ms")
-    suite.add(f"scope page, {sizes.small} pools, p95", small.p95 * 1000, "ms")
-    suite.add(f"scope page, {sizes.large:,} pools, median", large.median * 1000, "ms")
-    suite.add(f"scope page, {sizes.large:,} pools, p95", large.p95 * 1000, "ms")
-    ratio = large.median / small.median
-    suite.add(
-        f"scope page {sizes.large:,} / {sizes.small}",
-        ratio,
-        "x",
-        target=f"<= {RATIO_TARGET}",
-        met=ratio <= RATIO_TARGET,
-    )
+
+    def pair(name: str, label: str, target: bool = True) -> None:
+        small, large = ms[f"{name}_small"], ms[f"{name}_large"]
+        suite.add(f"{label}, {sizes.small} pools, median", small.median * 1000, "ms")
+        suite.add(f"{label}, {sizes.large:,} pools, median", large.median * 1000, "ms")
+        suite.add(f"{label}, {sizes.large:,} pools, p95", large.p95 * 1000, "ms")
+        ratio = large.median / small.median
+        suite.add(
+            f"{label} {sizes.large:,} / {sizes.small}",
+            ratio,
+            "x",
+            target=f"<= {RATIO_TARGET}" if target else "",
+            met=ratio <= RATIO_TARGET if target else None,
+        )
+
+    pair("scope", "scope page")
+    for kind, text in SEARCHES.items():
+        pair(f"search_{kind}", f"search by {kind} ({text})")
+    pair("suggest", "source-pool suggestions", target=False)
+    pair("live", "live validation (scope)", target=False)
     expand = ms["expand"]
     suite.add(
         f"expand a {sizes.wide:,}-child node, median",
@@ -111,14 +133,17 @@ def _report(suite: Suite, sizes: Sizes, result: dict[str, Any]) -> None:
     suite.add(f"expand a {sizes.wide:,}-child node, p95", expand.p95 * 1000, "ms")
     suite.add(f"address map, {sizes.wide:,} children, median", ms["map"].median * 1000, "ms")
     suite.add(f"address map, {sizes.wide:,} children, p95", ms["map"].p95 * 1000, "ms")
-    same = queries["scope_small"] == queries["scope_large"]
-    suite.add(
-        f"SQL queries, scope page ({sizes.small} / {sizes.large:,} pools)",
-        queries["scope_large"],
-        "queries",
-        target=f"same as at {sizes.small} ({queries['scope_small']})",
-        met=same,
-    )
+    for name, label in [("scope", "scope page")] + [
+        (f"search_{kind}", f"search by {kind}") for kind in SEARCHES
+    ]:
+        small_q, large_q = queries[f"{name}_small"], queries[f"{name}_large"]
+        suite.add(
+            f"SQL queries, {label} ({sizes.small} / {sizes.large:,} pools)",
+            large_q,
+            "queries",
+            target=f"same as at {sizes.small} ({small_q})",
+            met=small_q == large_q,
+        )
     suite.add("SQL queries, expand", queries["expand"], "queries")
     suite.add("SQL queries, address map", queries["map"], "queries")
     suite.details.update(result)
@@ -137,6 +162,7 @@ def _child(sizes: Sizes) -> dict[str, Any]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from tests.integration.app.pool_form_support import EMPTY_FORM
     from tests.treedata import build_tree
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -149,32 +175,51 @@ def _child(sizes: Sizes) -> dict[str, Any]:
     client = Client()
     client.force_login(user)
 
-    targets = {
-        "scope_small": (f"/scopes/{small.scope.scope_id}/", {}),
-        "scope_large": (f"/scopes/{large.scope.scope_id}/", {}),
+    targets: dict[str, tuple[str, dict[str, str], dict[str, str] | None]] = {}
+    for label, tree in (("small", small), ("large", large)):
+        scope_id = tree.scope.scope_id
+        targets[f"scope_{label}"] = (f"/scopes/{scope_id}/", {}, None)
+        for kind, text in SEARCHES.items():
+            targets[f"search_{kind}_{label}"] = (
+                f"/scopes/{scope_id}/?{urlencode({'q': text})}",
+                {},
+                None,
+            )
+        suggest = urlencode({"scope": scope_id, "address_family": "ipv4", "source_pool": "wide-05"})
+        targets[f"suggest_{label}"] = (f"/pools/new/source-pools/?{suggest}", {}, None)
+        form = {**EMPTY_FORM, "scope": scope_id, "_live": "scope"}
+        targets[f"live_{label}"] = ("/pools/new/validate/", {"HTTP_HX_REQUEST": "true"}, form)
+    targets |= {
         "expand": (
             f"/scopes/{large.scope.scope_id}/tree/{large.wide.pool_id}/",
             {"HTTP_HX_REQUEST": "true"},
+            None,
         ),
-        "map": (f"/pools/{large.wide.pool_id}/map/", {}),
+        "map": (f"/pools/{large.wide.pool_id}/map/", {}, None),
     }
+
+    def request(url: str, headers: dict[str, str], data: dict[str, str] | None) -> Any:
+        if data is None:
+            return client.get(url, **headers)
+        return client.post(url, data, **headers)
+
     timings: dict[str, Any] = {}
     queries: dict[str, int] = {}
     sizes_out: dict[str, int] = {}
-    for name, (url, headers) in targets.items():
+    for name, (url, headers, data) in targets.items():
         for _ in range(sizes.warmup):
-            response = client.get(url, **headers)
+            response = request(url, headers, data)
             assert response.status_code == 200, (url, response.status_code)
         with CaptureQueriesContext(connection) as captured:
-            response = client.get(url, **headers)
+            response = request(url, headers, data)
         queries[name] = len(captured.captured_queries)
         sizes_out[name] = len(response.content)
     # The two scope pages take turns, so that a change in the machine's load hits both alike.
     samples: dict[str, list[float]] = {name: [] for name in targets}
     for _ in range(sizes.requests):
-        for name, (url, headers) in targets.items():
+        for name, (url, headers, data) in targets.items():
             begun = time.perf_counter()
-            client.get(url, **headers)
+            request(url, headers, data)
             samples[name].append(time.perf_counter() - begun)
     timings = {name: asdict(Stats.of(values)) for name, values in samples.items()}
     return {

@@ -1,7 +1,8 @@
 """An address map: a pool's CIDRs drawn to scale, with what is allocated in them and what is free.
 
 Each provisioned CIDR is cut into rows of equal size (a power of two, so rows start on CIDR
-boundaries), enough rows that the smallest block is still wide enough to see and click.
+boundaries), enough rows that the smallest block is still wide enough to see and click (up to
+:data:`MAX_ROWS`; past that a block is drawn :data:`MIN_VISIBLE_PX` wide at least).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from netaddr import IPAddress, IPNetwork
+from netaddr import IPAddress, IPNetwork, IPRange
 
 from awsipam import addressing
 
-WIDTH = 960
+WIDTH = 850  # with the row labels, the width of a card: no scrolling sideways
 ROW_HEIGHT = 26
 ROW_GAP = 4
 LABEL_WIDTH = 150
@@ -21,11 +22,12 @@ MIN_BLOCK_PX = 64  # wide enough for a label such as a /24
 CHAR_PX = 6.8
 MAX_ROWS = 64
 HEADER_HEIGHT = 22
+MIN_VISIBLE_PX = 3.0  # a block too small for its scale is still drawn, this wide
 
 
 @dataclass(frozen=True)
 class Block:
-    network: IPNetwork
+    network: IPNetwork | IPRange  # a free range need not be one CIDR
     kind: str  # "pool", "allocation" or "free"
     label: str
     href: str
@@ -93,7 +95,8 @@ def layout(space: list[IPNetwork], blocks: list[Block]) -> AddressMap:
                 left = max(first, row_start) - row_start
                 right = min(last, row_start + row_size - 1) - row_start + 1
                 x = LABEL_WIDTH + WIDTH * left / row_size
-                width = WIDTH * (right - left) / row_size
+                width = max(WIDTH * (right - left) / row_size, MIN_VISIBLE_PX)
+                x = min(x, LABEL_WIDTH + WIDTH - width)
                 rects.append(
                     Rect(
                         x,

@@ -274,8 +274,9 @@ class PoolForm(forms.Form):
         scope = self._chosen("scope")
         choices = selectors.source_pool_choices(scope, self.chosen_family)
         self.fields["source_pool"].queryset = choices
+        # Counted no further than the limit, unordered: a select or a search box.
         self.source_pool_search = scope is not None and selectors.has_more_than(
-            choices, SOURCE_SELECT_LIMIT
+            choices.order_by(), SOURCE_SELECT_LIMIT
         )
         if self.source_pool_search:
             self._search_source_pool()

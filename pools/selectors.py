@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from netaddr import IPNetwork
 
@@ -30,10 +33,28 @@ SOURCE_SUGGESTIONS = 20  # suggestions for a source pool's search box
 
 
 def ipams_with_scopes() -> QuerySet[Ipam]:
-    scopes = IpamScope.objects.annotate(
-        mirrored_pools=Count("pools", filter=Q(pools__missing_since__isnull=True))
-    )
+    """The IPAMs with their scopes, each with its number of pools as the tree shows them
+    (AWS still has them and they are not being deleted).
+
+    Counted from the pools rather than taken from the ``PoolCount`` AWS gives each scope: the
+    mirror reads that only with a full sync, so it misses every pool created or deleted since.
+    The count reads an index of (scope, missing since, state) only (migration 0007).
+    """
+    pools = IpamPool.objects.not_deleted().filter(scope=OuterRef("pk"))
+    counts = pools.order_by().values("scope").annotate(n=Count("id")).values("n")
+    scopes = IpamScope.objects.annotate(mirrored_pools=Coalesce(Subquery(counts), 0))
     return Ipam.objects.live().prefetch_related(Prefetch("scopes", queryset=scopes.live()))
+
+
+def scope_last_read(scope: IpamScope) -> datetime | None:
+    """When the mirror last read the scope or one of its pools from AWS (an index serves it)."""
+    newest = (
+        IpamPool.objects.filter(scope=scope, last_synced_at__isnull=False)
+        .order_by("-last_synced_at")
+        .values_list("last_synced_at", flat=True)
+        .first()
+    )
+    return max((t for t in (newest, scope.last_synced_at) if t is not None), default=None)
 
 
 def live_scopes() -> QuerySet[IpamScope]:
@@ -80,7 +101,11 @@ def _url_maker(name: str) -> Callable[[Any], str]:
 
 
 def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
-    """The pool's CIDRs with its child pools, allocations and free space, to scale."""
+    """The pool's CIDRs with its child pools, allocations and free ranges, to scale.
+
+    Each block links to a page of the app: a child pool to its page, an allocation to its row
+    on this pool's page, a free range to the creation form with the block it offers.
+    """
     space = [c.cidr for c in pool.cidrs.all() if c.cidr and c.state in SPACE_CIDR_STATES]
     allocations = list(pool.allocations.all())
     children = {
@@ -90,7 +115,7 @@ def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
         )
     }
     pool_url = _url_maker("pool_detail")
-    allocation_url = _url_maker("admin:pools_ipampoolallocation_change")
+    here = reverse("pool_detail", args=[pool.pool_id])
     blocks = []
     for allocation in allocations:
         network = allocation.cidr
@@ -100,15 +125,16 @@ def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
             blocks.append(addressmap.Block(network, "pool", label, href))
         else:
             label = allocation.description or allocation.resource_id or "allocation"
-            blocks.append(
-                addressmap.Block(network, "allocation", label, allocation_url(allocation.pk))
-            )
+            href = f"{here}#allocation-{quote(allocation.allocation_id, safe='')}"
+            blocks.append(addressmap.Block(network, "allocation", label, href))
     new_pool = reverse("pool_new")
     source = quote(pool.pool_id, safe="")
-    for free in addressing.free_blocks(space, [b.network for b in blocks]):
+    for free in addressing.free_ranges(space, [b.network for b in blocks]):
         target = tree.create_here(pool, free)
         href = f"{new_pool}?source={source}&cidr={quote(str(target), safe='')}" if target else ""
-        blocks.append(addressmap.Block(free, "free", "free", href))
+        whole = free.cidr
+        label = f"free {free.size_label}" if whole is None else "free"
+        blocks.append(addressmap.Block(whole or free.span, "free", label, href))
     return addressmap.layout(space, blocks)
 
 
@@ -194,13 +220,33 @@ def source_pool_choices(scope: IpamScope | None, family: str) -> QuerySet[IpamPo
 
 
 def source_pool_suggestions(scope: IpamScope | None, family: str, text: str) -> list[IpamPool]:
-    """The first possible source pools whose ID, name or description has ``text``."""
+    """The first possible source pools whose ID, name or description has ``text``.
+
+    Asked on every keystroke, so index-backed: on PostgreSQL the text search uses the trigram
+    indexes of migration 0007. SQLite has none: there the pools whose ID or name starts with
+    the text come first, from a range of the indexed column, and only when they are too few
+    is every pool's text searched.
+    """
     choices = source_pool_choices(scope, family)
-    if text := text.strip():
-        choices = choices.filter(
-            Q(pool_id__icontains=text) | Q(name__icontains=text) | Q(description__icontains=text)
-        )
-    return list(choices[:SOURCE_SUGGESTIONS])
+    text = text.strip()
+    if not text:
+        return list(choices[:SOURCE_SUGGESTIONS])
+    anywhere = Q(pool_id__icontains=text) | Q(name__icontains=text) | Q(description__icontains=text)
+    if connection.vendor == "postgresql":
+        return list(choices.filter(anywhere)[:SOURCE_SUGGESTIONS])
+    # In SQLite's binary order, the texts starting with ``text`` lie in [text, text + max).
+    ceiling = text + "\U0010ffff"
+    found: list[IpamPool] = []
+    for column in ("pool_id", "name"):
+        wanted = SOURCE_SUGGESTIONS - len(found)
+        if wanted <= 0:
+            break
+        prefixed = choices.filter(**{f"{column}__gte": text, f"{column}__lt": ceiling})
+        found += prefixed.exclude(pk__in=[p.pk for p in found])[:wanted]
+    if len(found) < SOURCE_SUGGESTIONS:
+        rest = choices.filter(anywhere).exclude(pk__in=[p.pk for p in found])
+        found += rest[: SOURCE_SUGGESTIONS - len(found)]
+    return found
 
 
 def has_more_than(queryset: QuerySet, limit: int) -> bool:

@@ -13,12 +13,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
-from django.db.models import Count, IntegerField, Q, QuerySet, Value
-from django.db.models.functions import Cast, StrIndex, Substr
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, StrIndex, Substr
 from netaddr import IPNetwork
 
 from awsipam import addressing
 from awsipam.constants import NETMASK_LIMITS
+from pools import search as poolsearch
 from pools.models import IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope
 
 TREE_FIELDS = (
@@ -42,17 +43,19 @@ MAX_OPEN = 1000  # pools a URL may open (each is a query parameter)
 
 @dataclass
 class FreeBlock:
-    cidr: IPNetwork
+    """A free range of a pool's space, between its allocations (child pools included)."""
+
+    range: addressing.FreeRange
     parent: IpamPool
     kind: str = "free"
 
     @property
     def addresses(self) -> int:
-        return self.cidr.size
+        return self.range.size
 
     @property
     def create_cidr(self) -> IPNetwork | None:
-        return create_here(self.parent, self.cidr)
+        return create_here(self.parent, self.range)
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Node:
     child_count: int = 0
     expanded: bool = False
     matched: bool = False
+    match_note: str = ""  # how a match's CIDR meets an address or CIDR searched for
     children: list[Node | FreeBlock] = field(default_factory=list)
     kind: str = "pool"
 
@@ -86,21 +90,24 @@ class Node:
 
     @property
     def has_children(self) -> bool:
-        return bool(self.child_count) or bool(self.cidrs)
+        """Whether the pool has child pools (only those open: free space is on its map)."""
+        return bool(self.child_count)
 
     def free_blocks(self) -> list[FreeBlock]:
+        """The pool's free space as ranges between its allocations."""
         return [
-            FreeBlock(b, self.pool)
-            for b in addressing.free_blocks(self.cidrs, self.allocations or [])
+            FreeBlock(free, self.pool)
+            for free in addressing.free_ranges(self.cidrs, self.allocations or [])
         ]
 
 
-def create_here(pool: IpamPool, free: IPNetwork) -> IPNetwork | None:
-    """The CIDR 'create a child pool here' proposes in ``free``, a free block of ``pool``; None
-    when ``pool`` cannot take a child there (too deep, not ready, or the block too small)."""
+def create_here(pool: IpamPool, free: addressing.FreeRange) -> IPNetwork | None:
+    """The CIDR 'create a child pool here' proposes in ``free``, a free range of ``pool``: its
+    largest aligned block within the pool's allocation netmask lengths; None when ``pool``
+    cannot take a child there (too deep, not ready, or the range too small)."""
     if not pool.can_take_child:
         return None
-    return addressing.child_block(
+    return addressing.range_offer(
         free, pool.allocation_min_netmask_length, pool.allocation_max_netmask_length
     )
 
@@ -169,7 +176,7 @@ def annotate(
 
 
 def _item_key(item: Node | FreeBlock) -> tuple[int, int, str]:
-    return item.sort_key if isinstance(item, Node) else (0, item.cidr.first, "")
+    return item.sort_key if isinstance(item, Node) else (0, item.range.first, "")
 
 
 def arrange(parent: Node, children: list[Node]) -> None:
@@ -201,70 +208,64 @@ def build_all(scope: IpamScope, cap: int = EXPAND_ALL_CAP) -> tuple[list[Node], 
     """The tree opened level by level, breadth first, while the pools shown stay within ``cap``.
 
     A pool is shown open only with all its children; the rest stay closed (and load when
-    opened). Returns the top-level nodes and the number of pools in the scope.
+    opened). Returns the top-level nodes and the number of pools in the scope. The database
+    walks the tree a level at a time (depth is at most ten): each query reads the children of
+    the pools opened on the level above, each with its own number of children, so no more
+    than the pools shown are ever read.
     """
-    links = list(scope_pools(scope).values_list("id", "source_pool_id", "pool_id"))
-    live = {pk for pk, _, _ in links}
-    children: dict[int | None, list[int]] = defaultdict(list)
-    for pk, parent, _ in links:
-        children[parent if parent in live else None].append(pk)
-    chosen = list(children[None][:cap])
-    roots = set(chosen)
-    opened: set[int] = set()
-    level = chosen
+    pools = scope_pools(scope)
+    kids = (
+        IpamPool.objects.live()
+        .filter(source_pool=OuterRef("pk"))
+        .order_by()
+        .values("source_pool")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    counted = pools.annotate(kids=Coalesce(Subquery(kids), 0)).order_by("depth", "pool_id")
+    # A pool whose source pool is gone from the mirror shows at the top, as in :func:`build`.
+    level = list(
+        counted.filter(Q(source_pool__isnull=True) | Q(source_pool__missing_since__isnull=False))[
+            :cap
+        ]
+    )
+    shown, roots, opened = list(level), {pool.id for pool in level}, set()
     while level:
-        following = []
-        for pk in level:
-            kids = children.get(pk, [])
-            if not kids or len(chosen) + len(kids) > cap:
-                continue
-            opened.add(pk)
-            chosen += kids
-            following += kids
-        level = following
-    opened |= {pk for pk in chosen if not children.get(pk)}  # leaves: free space only
-    pools = list(scope_pools(scope).filter(id__in=chosen))
-    open_ids = {pool_id for pk, _, pool_id in links if pk in opened}
-    return _assemble(pools, roots, open_ids), len(links)
+        opening, room = [], cap - len(shown)
+        for pool in level:
+            if pool.kids and pool.kids <= room:
+                opening.append(pool.id)
+                room -= pool.kids
+        if not opening:
+            break
+        level = list(counted.filter(source_pool_id__in=opening))
+        opened.update(opening)
+        shown += level
+    open_ids = {pool.pool_id for pool in shown if pool.id in opened}
+    return _assemble(shown, roots, open_ids), pools.count()
 
 
 def search(scope: IpamScope, query: str, cap: int = SEARCH_CAP) -> tuple[list[Node], int]:
-    """Pools matching ``query`` (name, description, id, tag value or CIDR) with their ancestors.
+    """Pools matching ``query`` (see :mod:`pools.search`) with their ancestors.
 
     Returns the top-level nodes (each ancestor open on the path to the matches, which are
-    marked) and the number of matches, counted up to ``cap + 1``.
+    marked) and the number of matches, counted up to ``cap + 1``. A fixed number of queries
+    whatever the scope's size: the matches, then the matches and their ancestors at once (a
+    recursive query up the source-pool links), then :func:`annotate`'s.
     """
-    query = query.strip()
-    tagged = IpamPool.objects.filter(tag_rows__value__icontains=query).values("id")
-    with_cidr = IpamPoolCidr.objects.live().filter(cidr__startswith=query).values("pool_id")
-    matches = list(
-        scope_pools(scope)
-        .filter(
-            Q(name__icontains=query)
-            | Q(description__icontains=query)
-            | Q(pool_id__icontains=query)
-            | Q(id__in=tagged)
-            | Q(id__in=with_cidr)
-        )
-        .order_by("depth", "id")
-        .values_list("id", flat=True)[: cap + 1]
-    )
-    found = set(matches[:cap])
-    parents = dict(scope_pools(scope).values_list("id", "source_pool_id"))
-    wanted = set(found)
-    for pk in found:
-        parent = parents.get(pk)
-        while parent is not None and parent not in wanted:
-            wanted.add(parent)
-            parent = parents.get(parent)
-    pools = list(scope_pools(scope).filter(id__in=wanted))
-    with_children = {parents.get(pk) for pk in wanted}
+    found_list = poolsearch.matches(scope, query, cap + 1)
+    notes = {match.pk: match.note for match in found_list[:cap]}
+    found = set(notes)
+    pools = list(scope_pools(scope).filter(id__in=poolsearch.with_ancestors(found)))
+    present = {pool.id for pool in pools}
+    with_children = {pool.source_pool_id for pool in pools}
     open_ids = {p.pool_id for p in pools if p.id in with_children}
-    tops = {p.id for p in pools if p.source_pool_id not in parents}
+    tops = {p.id for p in pools if p.source_pool_id not in present}
     roots = _assemble(pools, tops, open_ids, keep_free=False)
     for node in walk(roots):
         node.matched = node.pool.id in found
-    return roots, len(matches)
+        node.match_note = notes.get(node.pool.id, "")
+    return roots, len(found_list)
 
 
 def children_of(pool: IpamPool) -> Node:
@@ -299,7 +300,7 @@ def _assemble(
     nodes = annotate(shown, opened if keep_free else ())
     by_id = {node.pool.id: node for node in nodes}
     for node in nodes:
-        if node.pool.id not in opened:
+        if node.pool.id not in opened or not node.child_count:  # a leaf has no toggle
             continue
         children = [by_id[child.id] for child in kids.get(node.pool.id, [])]
         if keep_free:

@@ -75,6 +75,7 @@ def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
         "cap": tree.EXPAND_ALL_CAP,
         "search_cap": tree.SEARCH_CAP,
         "can_create": request.user.has_perm("pools.add_ipampool"),
+        "last_read": selectors.scope_last_read(scope),
     }
     if query:
         context["nodes"], context["match_count"] = tree.search(scope, query, tree.SEARCH_CAP)

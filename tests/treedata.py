@@ -167,7 +167,11 @@ def build_tree(
                 address_family=family,
                 allocation_min_netmask_length=0,
                 allocation_max_netmask_length=max_len,
-                tags={"Name": f"{spec.name}-{tag}", "team": f"team-{index % 7}"},
+                tags={
+                    "Name": f"{spec.name}-{tag}",
+                    "team": f"team-{index % 7}",
+                    "cost-center": f"cc-{index:05d}",  # one pool per value
+                },
             )
         )
     for depth in range(1, 11):  # parents first, so children can point at their primary keys

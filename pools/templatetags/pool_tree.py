@@ -46,9 +46,10 @@ class TreeWriter:
         self.detail = reverse("pool_detail", args=[PLACEHOLDER]).partition(PLACEHOLDER)
         self.map = reverse("pool_map", args=[PLACEHOLDER]).partition(PLACEHOLDER)
         self.new = reverse("pool_new")
+        self._sources: dict[str, str] = {}  # a free range's pool, quoted for its link
 
-    def _url(self, parts: tuple[str, str, str], pool_id: str) -> str:
-        return escape(f"{parts[0]}{quote(pool_id, safe='')}{parts[2]}")
+    def _url(self, parts: tuple[str, str, str], quoted_id: str) -> str:
+        return escape(f"{parts[0]}{quoted_id}{parts[2]}")
 
     def _toggle(self, node: Node, path: tuple[str, ...]) -> str:
         pool_id = node.pool.pool_id
@@ -68,20 +69,28 @@ class TreeWriter:
         return "".join(out)
 
     def _free(self, block: FreeBlock, level: int) -> str:
-        cidr = escape(str(block.cidr))
+        free = block.range
+        first, last = escape(free.first_text), escape(free.last_text)
+        whole = free.cidr
+        size = escape(str(whole) if whole is not None else free.size_label)
         link = ""
         target = block.create_cidr if self.can_create else None
         if target is not None:
-            source, cidr_arg = quote(block.parent.pool_id, safe=""), quote(str(target), safe="")
-            href = f"{self.new}?source={source}&amp;cidr={cidr_arg}"
+            parent = block.parent.pool_id
+            if (source := self._sources.get(parent)) is None:
+                source = self._sources[parent] = quote(parent, safe="")
+            offer = str(target)
+            href = f"{self.new}?source={source}&amp;cidr={offer.replace('/', '%2F')}"
             label = "create a child pool here"
-            if target != block.cidr:
-                label += f' <span class="muted">({escape(str(target))})</span>'
+            if whole is None or target.prefixlen != whole.prefixlen:
+                label += f' <span class="muted">({escape(offer)})</span>'
             link = f'<a class="create-here" href="{href}">{label}</a>'
         return (
-            f'<li role="treeitem" aria-level="{level}" class="free" tabindex="-1">'
+            f'<li role="treeitem" aria-level="{level}" class="free" tabindex="-1" '
+            f'data-range="{first}-{last}">'
             f'<div class="row"><span class="toggle-spacer"></span> '
-            f'<span class="free-label"><code>{cidr}</code> free</span> {link}</div></li>'
+            f'<span class="free-label"><code class="range">{first} - {last}</code> free '
+            f'<span class="free-size">{size}</span></span> {link}</div></li>'
         )
 
     def _node(self, node: Node, level: int, path: tuple[str, ...]) -> str:
@@ -116,23 +125,29 @@ class TreeWriter:
         if node.expanded:
             children = self.write(node.children, level + 1, (*path, pool.pool_id))
         hidden = "" if node.expanded else " hidden"
-        detail = self._url(self.detail, pool.pool_id)
+        quoted = quote(pool.pool_id, safe="")
+        detail = self._url(self.detail, quoted)
         family = FAMILIES.get(pool.address_family, escape(pool.address_family))
+        note = ""
+        if node.match_note:
+            note = f' <span class="match-note">{escape(node.match_note)}</span>'
         row = " ".join(
             (
                 toggle,
                 f'<span class="depth" title="Depth {pool.depth} of {MAX_POOL_DEPTH}">'
                 f'<span class="visually-hidden">depth </span>{pool.depth}'
                 f"<small>/{MAX_POOL_DEPTH}</small></span>",
-                f'<span class="label"><a class="name" href="{detail}">{label}</a> '
-                f'<code class="pid">{pool_id}</code></span>',
+                f'<span class="label"><a class="name" href="{detail}">{label}</a></span>',
+                f'<span class="pid"><code>{pool_id}</code><button type="button" class="copy" '
+                f'data-copy="{pool_id}" aria-label="Copy {pool_id}" title="Copy the pool ID">'
+                f"</button></span>",
                 f'<span class="chip">{escape(pool.locale) or "no locale"}</span>',
                 f'<span class="chip">{family}</span>',
-                f'<span class="badge state-{state}">{state}</span>',
-                f'<code class="cidrs">{cidrs}</code>',
+                f'<span class="badge state-{state}">{state}</span>{note}',
+                f'<code class="cidrs" title="{cidrs}">{cidrs}</code>',
                 f'<span class="use">{use}</span>',
                 f'<span class="kids">{kids}</span>',
-                f'<a class="maplink" href="{self._url(self.map, pool.pool_id)}" '
+                f'<a class="maplink" href="{self._url(self.map, quoted)}" '
                 f'aria-label="Address map of {pool_id}">map</a>',
             )
         )

@@ -1,5 +1,6 @@
 // The pool tree: open and close nodes in place (children load on demand), keep the open nodes
-// in the URL so a link reproduces the view, and move with the keyboard as in a file tree.
+// in the URL so a link reproduces the view, move with the keyboard as in a file tree, and copy
+// a pool's ID with its button.
 (function () {
   "use strict";
 
@@ -52,6 +53,27 @@
     }
   }
 
+  function copied(button) {
+    button.classList.add("copied");
+    window.setTimeout(function () { button.classList.remove("copied"); }, 1500);
+  }
+
+  // The clipboard API needs a secure context; elsewhere the ID is selected and copied.
+  function copyId(button) {
+    var text = button.dataset.copy;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { copied(button); });
+      return;
+    }
+    var code = button.previousElementSibling;
+    var range = document.createRange();
+    range.selectNodeContents(code);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    try { if (document.execCommand("copy")) copied(button); } catch (error) { /* left selected */ }
+  }
+
   function focus(tree, item) {
     tree.querySelectorAll('[role="treeitem"][tabindex="0"]').forEach(function (other) {
       other.setAttribute("tabindex", "-1");
@@ -67,6 +89,12 @@
     if (first) first.setAttribute("tabindex", "0");
 
     tree.addEventListener("click", function (event) {
+      var copy = event.target.closest("button.copy");
+      if (copy) {
+        event.preventDefault();
+        copyId(copy);
+        return;
+      }
       var toggle = event.target.closest(".toggle");
       if (!toggle) return;
       event.preventDefault();

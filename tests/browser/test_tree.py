@@ -72,11 +72,12 @@ def test_expand_and_collapse_in_place_with_the_url_keeping_track(app: App, shot:
     expect(item(app, "us-east-1-prod")).to_have_attribute("aria-level", "3")
     assert open_in_url(app) == sorted([pool_id("corporate"), pool_id("us-east-1")])
     assert app.same_page(), "children load in place"
-    # Rows loaded on demand link (without JavaScript) to the tree as it now is, plus themselves.
-    href = toggle(app, "us-east-1-prod").get_attribute("href")
+    # Rows loaded on demand link (without JavaScript) to the tree as it was, plus themselves.
+    href = toggle(app, "us-west-2").get_attribute("href")
     assert parse_qs(urlsplit(href).query)["open"] == [
-        ",".join(sorted([pool_id("corporate"), pool_id("us-east-1"), pool_id("us-east-1-prod")]))
+        ",".join(sorted([pool_id("corporate"), pool_id("us-west-2")]))
     ]
+    expect(toggle(app, "us-east-1-prod")).to_have_count(0)  # no children: nothing to open
     shot("two-open")
 
     page.reload()
@@ -172,13 +173,14 @@ def test_create_a_child_pool_here_opens_the_form_prefilled(app: App, shot: Any) 
     page = app.page
     scope_page(app)
     toggle(app, "corporate").click()
-    free = page.locator('[role="treeitem"].free').filter(has_text="10.64.0.0/10")
+    free = page.locator('[role="treeitem"].free').filter(has_text="10.48.0.0 - 10.255.255.255")
     expect(free).to_be_visible()
+    expect(free).to_contain_text("13 \N{MULTIPLICATION SIGN} /12")
     shot("free-space")
     free.get_by_role("link", name=re.compile("create a child pool here")).click()
     page.wait_for_url(re.compile(r"/pools/new/\?"))
     expect(page.get_by_role("heading", name="New pool")).to_be_visible()
-    expect(page.get_by_label("CIDR to provision")).to_have_value("10.64.0.0/12")
+    expect(page.get_by_label("CIDR to provision")).to_have_value("10.128.0.0/12")
     expect(page.locator("#id_source_pool")).to_have_value(pool_id("corporate"))
     expect(page.locator("#id_first_cidr_error")).to_be_empty()
     shot("form")
@@ -191,7 +193,9 @@ def test_address_map_links_each_block(app: App, shot: Any) -> None:
     svg = page.locator("svg.addressmap")
     expect(svg).to_be_visible()
     expect(svg.locator("a.pool")).to_have_count(3)
-    expect(svg.locator("a.free")).to_have_count(3)
+    # One range, not three aligned blocks (drawn on each row it crosses, with one link).
+    free_links = {a.get_attribute("href") for a in svg.locator("a.free").all()}
+    assert len(free_links) == 1, free_links
     shot("map")
     svg.locator(f'a[href="/pools/{pool_id("us-west-2")}/"]').first.click()
     page.wait_for_url(re.compile(rf"/pools/{pool_id('us-west-2')}/$"))
@@ -221,3 +225,48 @@ def test_a_node_with_many_children_and_a_pool_at_depth_ten(app: App, shot: Any) 
     expect(page.locator(f'[data-pool="{deep.pool_id}"]')).to_be_visible()
     expect(page.locator('[role="treeitem"][data-pool]')).to_have_count(10)
     viewport_shot(app, "deep-search")
+
+
+def test_free_ranges_copy_buttons_and_searches_as_an_engineer_writes_them(
+    app: App, shot: Any
+) -> None:
+    page = app.page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    scope_page(app, f"?open={pool_id('corporate')},{pool_id('us-east-1')}")
+    east = item(app, "us-east-1")
+    ranges = east.locator(':scope > ul > [role="treeitem"].free')
+    expect(ranges).to_have_count(1)
+    expect(ranges).to_contain_text("10.8.0.0 - 10.15.255.255")
+    expect(ranges.get_by_role("link", name=re.compile("create a child pool here"))).to_have_count(1)
+    # The columns line up across levels.
+    cidr_right = page.evaluate(
+        "Array.from(document.querySelectorAll('ul.tree .row > .cidrs'))"
+        ".map(e => Math.round(e.getBoundingClientRect().right))"
+    )
+    assert len(set(cidr_right)) == 1, cidr_right
+
+    button = item(app, "us-east-1-prod").get_by_role("button", name=re.compile("Copy ipam-pool-"))
+    button.click()
+    expect(button).to_have_class(re.compile(r"\bcopied\b"))
+    assert page.evaluate("navigator.clipboard.readText()") == pool_id("us-east-1-prod")
+    viewport_shot(app, "ranges")
+
+    box = page.get_by_role("searchbox", name="Search pools")
+    box.fill("10.0.1.5")
+    expect(item(app, "us-east-1-prod")).to_have_class(re.compile(r"\bmatched\b"))
+    expect(item(app, "us-east-1-prod")).to_contain_text("10.0.0.0/14 contains")
+    expect(item(app, "us-west-2")).to_have_count(0)
+    expect(page.get_by_role("status")).to_contain_text("3 pools match")
+    shot("search-address")
+
+    from pools.models import IpamPool, PoolTag
+
+    PoolTag.objects.create(
+        pool=IpamPool.objects.get(name="eu-west-1-dev"), key="team", value="netops"
+    )
+    box.fill("team=netops")
+    expect(item(app, "eu-west-1-dev")).to_have_class(re.compile(r"\bmatched\b"))
+    expect(page.get_by_role("status")).to_contain_text("1 pool matches")
+    box.fill("team")
+    expect(item(app, "eu-west-1-dev")).to_have_class(re.compile(r"\bmatched\b"))
+    assert app.same_page()

@@ -6,7 +6,7 @@ import itertools
 import math
 
 import pytest
-from netaddr import IPNetwork
+from netaddr import IPNetwork, IPRange
 
 from pools import addressmap
 from pools.addressmap import (
@@ -14,6 +14,7 @@ from pools.addressmap import (
     LABEL_WIDTH,
     MAX_ROWS,
     MIN_BLOCK_PX,
+    MIN_VISIBLE_PX,
     ROW_GAP,
     ROW_HEIGHT,
     WIDTH,
@@ -158,7 +159,8 @@ def test_ipv6_is_drawn_to_scale_too():
     row_count = len(labels)
     for b in blocks:
         drawn = sum(r.width for r in rects_of(space_map, str(b.network)))
-        assert drawn == pytest.approx(WIDTH * row_count * b.network.size / space.size)
+        to_scale = WIDTH * row_count * b.network.size / space.size
+        assert drawn == pytest.approx(max(to_scale, MIN_VISIBLE_PX))  # a /48 is drawn, 3 px
     assert rows(space_map)[0] == f"fd00:ec2::/{32 + int(math.log2(row_count))}"
 
 
@@ -218,3 +220,23 @@ def test_the_text_is_the_longest_that_fits(width, label, expected):
 def test_ipv6_labels_fit_the_label_column():
     space_map = layout([IPNetwork("2600:1f14:abcd:ef00::/56")], [block("2600:1f14:abcd:ef00::/64")])
     assert all(len(label) * CHAR_PX * 10 / 11 <= LABEL_WIDTH for label in rows(space_map))
+
+
+def test_a_block_too_small_for_the_scale_is_still_drawn_inside_its_row():
+    space = IPNetwork("10.0.0.0/8")
+    tiny_first, tiny_last = block("10.0.0.0/28", "allocation"), block("10.255.255.240/28")
+    space_map = layout([space], [tiny_first, tiny_last, block("10.128.0.0/9", "free")])
+    (first,) = rects_of(space_map, "10.0.0.0/28")
+    (last,) = rects_of(space_map, "10.255.255.240/28")
+    assert first.width == last.width == MIN_VISIBLE_PX
+    assert first.x == LABEL_WIDTH
+    assert last.x + last.width == pytest.approx(LABEL_WIDTH + WIDTH)
+
+
+def test_a_free_range_that_is_no_cidr_is_drawn_across_rows():
+    space = IPNetwork("10.0.0.0/24")
+    free = Block(IPRange("10.0.0.16", "10.0.0.255"), "free", "free 15 x /28", "/new/")
+    space_map = layout([space], [block("10.0.0.0/28", "allocation"), free])
+    drawn = [r for r in space_map.rects if r.block is free]
+    rows_count = len(rows(space_map))
+    assert sum(r.width for r in drawn) == pytest.approx(WIDTH * rows_count * 240 / 256)

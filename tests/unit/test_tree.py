@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from netaddr import IPNetwork
 
-from awsipam.addressing import child_block
+from awsipam.addressing import child_block, free_ranges
 from pools import addressmap
 from pools.models import IpamPool, State
 from pools.templatetags.pool_tree import TreeWriter, address_map_blocks, tree_items
@@ -57,8 +57,8 @@ def test_nodes_sort_by_address_then_name():
     assert ordered == [low, high, v6, bare_a, bare_b]
 
 
-def test_a_pool_with_space_or_children_can_open():
-    assert node(cidrs=["10.0.0.0/16"]).has_children
+def test_only_a_pool_with_children_can_open():
+    assert not node(cidrs=["10.0.0.0/16"]).has_children  # its free space is on its map
     with_child = node()
     with_child.child_count = 1
     assert with_child.has_children
@@ -70,17 +70,23 @@ def test_arrange_puts_free_blocks_between_children_in_address_order():
     child = node(2, cidrs=["10.0.128.0/17"])
     arrange(parent, [child])
     assert parent.expanded
-    assert [c.pool.pool_id if isinstance(c, Node) else str(c.cidr) for c in parent.children] == [
-        "10.0.64.0/18",  # the /18 at 10.0.0.0 is an allocation, not a child pool: not listed
+    assert [c.pool.pool_id if isinstance(c, Node) else str(c.range) for c in parent.children] == [
+        "10.0.64.0 - 10.0.127.255",  # the /18 at 10.0.0.0 is an allocation: not listed
         child.pool.pool_id,
     ]
     assert all(c.parent is parent.pool for c in parent.children if isinstance(c, FreeBlock))
 
 
-def test_free_blocks_are_the_fewest_aligned_cidrs():
-    parent = node(cidrs=["10.0.0.0/24"], allocations=["10.0.0.64/26"])
-    assert [str(b.cidr) for b in parent.free_blocks()] == ["10.0.0.0/26", "10.0.0.128/25"]
-    assert [b.addresses for b in parent.free_blocks()] == [64, 128]
+def test_free_space_is_the_ranges_between_allocations():
+    parent = node(
+        cidrs=["10.0.0.0/24", "10.0.1.0/24"], allocations=["10.0.0.64/26", "10.0.0.192/26"]
+    )
+    assert [str(b.range) for b in parent.free_blocks()] == [
+        "10.0.0.0 - 10.0.0.63",
+        "10.0.0.128 - 10.0.0.191",
+        "10.0.1.0 - 10.0.1.255",  # a range never crosses into another provisioned CIDR
+    ]
+    assert [b.addresses for b in parent.free_blocks()] == [64, 64, 256]
 
 
 # --- the block offered for a child pool --------------------------------------------------------
@@ -113,7 +119,8 @@ def test_child_block(free, low, high, offered):
     ],
 )
 def test_create_here_needs_a_usable_pool_below_depth_ten(fields, offered):
-    assert (create_here(pool(**fields), IPNetwork("10.0.0.0/24")) is not None) == offered
+    (free,) = free_ranges([IPNetwork("10.0.0.0/24")], [])
+    assert (create_here(pool(**fields), free) is not None) == offered
 
 
 # --- URLs of the open set ----------------------------------------------------------------------
@@ -153,31 +160,55 @@ def test_row_of_a_closed_and_an_open_node():
     toggle = html.split('class="toggle" href="')[1].split('"')[0]
     assert parse(toggle) == {"open": ["ipam-pool-00000000000000001,ipam-pool-x"]}
 
-    opened = node(1, cidrs=["10.0.0.0/16"], allocations=[])
-    arrange(opened, [])
+    opened = node(1, cidrs=["10.0.0.0/16"], allocations=["10.0.0.0/24"])
+    opened.child_count = 1
+    arrange(opened, [node(2, cidrs=["10.0.0.0/24"])])
     html = TreeWriter({opened.pool.pool_id}, can_create=True).write([opened], 1, ())
     assert 'aria-expanded="true"' in html
-    assert '<ul role="group"><li role="treeitem" aria-level="2" class="free"' in html
+    assert '<ul role="group"><li role="treeitem" aria-level="2" id="node-' in html
+    assert '<li role="treeitem" aria-level="2" class="free"' in html
     assert 'class="toggle" href="?"' in html
     href = html.split('class="create-here" href="')[1].split('"')[0]
-    assert parse(href) == {"source": [opened.pool.pool_id], "cidr": ["10.0.0.0/16"]}
+    assert parse(href) == {"source": [opened.pool.pool_id], "cidr": ["10.0.128.0/17"]}
 
 
 def test_without_an_open_set_toggles_open_the_path():
     leaf = node(3, cidrs=["10.0.0.0/24"])
+    leaf.child_count = 2
     html = TreeWriter(None, can_create=False).write([leaf], 3, ("a", "b"))
     toggle = html.split('class="toggle" href="')[1].split('"')[0]
     assert parse(toggle) == {"open": [f"a,b,{leaf.pool.pool_id}"]}
 
 
-def test_a_free_block_names_the_block_it_offers_when_smaller():
+def test_a_free_range_names_its_size_and_the_block_it_offers():
     parent = pool(1, allocation_min_netmask_length=12, allocation_max_netmask_length=16)
-    html = tree_items([FreeBlock(IPNetwork("10.64.0.0/10"), parent)], set(), True, 2)
-    assert "<code>10.64.0.0/10</code> free" in html
+    (free,) = free_ranges([IPNetwork("10.0.0.0/8")], [IPNetwork("10.0.0.0/10")])
+    html = tree_items([FreeBlock(free, parent)], set(), True, 2)
+    assert '<code class="range">10.64.0.0 - 10.255.255.255</code> free' in html
+    assert '<span class="free-size">3 \N{MULTIPLICATION SIGN} /10</span>' in html
+    assert 'data-range="10.64.0.0-10.255.255.255"' in html
     assert "create a child pool here" in html
-    assert "(10.64.0.0/12)" in html
-    assert parse(html.split('href="')[1].split('"')[0])["cidr"] == ["10.64.0.0/12"]
-    assert "create-here" not in tree_items([FreeBlock(IPNetwork("10.64.0.0/10"), parent)])
+    # The largest aligned block, 10.128.0.0/9, cut to the pool's minimum netmask length.
+    assert "(10.128.0.0/12)" in html
+    assert parse(html.split('href="')[1].split('"')[0])["cidr"] == ["10.128.0.0/12"]
+    assert "create-here" not in tree_items([FreeBlock(free, parent)])
+
+
+def test_a_free_range_that_is_one_cidr_is_named_by_it():
+    parent = pool(1, allocation_min_netmask_length=8, allocation_max_netmask_length=24)
+    (free,) = free_ranges([IPNetwork("10.0.0.0/16")], [IPNetwork("10.0.0.0/17")])
+    html = tree_items([FreeBlock(free, parent)], set(), True, 2)
+    assert '<span class="free-size">10.0.128.0/17</span>' in html
+    assert "create a child pool here</a>" in html  # the whole range: no block to name
+
+
+def test_a_row_has_the_full_pool_id_with_a_copy_button_and_no_toggle_without_children():
+    leaf = node(7, cidrs=["10.0.0.0/24"])
+    html = TreeWriter(set(), can_create=True).write([leaf], 1, ())
+    pool_id = leaf.pool.pool_id
+    assert f'<code>{pool_id}</code><button type="button" class="copy" data-copy="{pool_id}"' in html
+    assert 'class="toggle"' not in html
+    assert "aria-expanded" not in html
 
 
 def test_address_map_blocks_link_and_escape():

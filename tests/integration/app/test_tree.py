@@ -110,18 +110,16 @@ def test_open_nodes_from_the_url_show_their_children_and_free_space(admin_client
         admin_client, scope_url(private_scope, f"?open={corporate.pool_id},{east.pool_id}")
     )
     top = page.item(corporate.pool_id)
-    assert [c.pool or c.cidr for c in top.children] == [
+    assert [c.pool or c.range for c in top.children] == [
         east.pool_id,
         pool_named("us-west-2").pool_id,
         pool_named("eu-west-1").pool_id,
-        "10.48.0.0/12",
-        "10.64.0.0/10",
-        "10.128.0.0/9",
+        "10.48.0.0-10.255.255.255",  # one range, not three aligned blocks
     ]
-    assert [c.pool or c.cidr for c in page.item(east.pool_id).children] == [
+    assert [c.pool or c.range for c in page.item(east.pool_id).children] == [
         pool_named("us-east-1-prod").pool_id,
         pool_named("us-east-1-dev").pool_id,
-        "10.8.0.0/13",
+        "10.8.0.0-10.15.255.255",
     ]
     assert pool_named("us-east-1-prod").pool_id in page.pools()
     assert pool_named("us-west-2-prod").pool_id not in page.pools()
@@ -177,14 +175,13 @@ def test_children_endpoint_returns_children_and_free_blocks(admin_client, privat
     assert response.status_code == 200
     assert "<html" not in response.content.decode()
     items = parse(response.content).roots
-    assert [(i.pool or i.cidr, i.attrs["aria-level"]) for i in items] == [
+    assert [(i.pool or i.range, i.attrs["aria-level"]) for i in items] == [
         (pool_named("us-east-1").pool_id, "2"),
         (pool_named("us-west-2").pool_id, "2"),
         (pool_named("eu-west-1").pool_id, "2"),
-        ("10.48.0.0/12", "2"),
-        ("10.64.0.0/10", "2"),
-        ("10.128.0.0/9", "2"),
+        ("10.48.0.0-10.255.255.255", "2"),
     ]
+    assert "10.48.0.0 - 10.255.255.255 free 13 \N{MULTIPLICATION SIGN} /12" in items[3].text
     assert "10.16.0.0/12" in items[1].text
     assert "50% allocated" in items[1].text  # two /14 in a /12
     # Their toggles keep the tree's open set.
@@ -193,19 +190,13 @@ def test_children_endpoint_returns_children_and_free_blocks(admin_client, privat
     )
 
 
-@pytest.mark.parametrize(
-    ("free", "proposed"),
-    [
-        ("10.48.0.0/12", "10.48.0.0/12"),
-        # Wider than the source's minimum netmask (/12): its first /12 is proposed.
-        ("10.64.0.0/10", "10.64.0.0/12"),
-        ("10.128.0.0/9", "10.128.0.0/12"),
-    ],
-)
-def test_free_blocks_offer_a_child_pool_prefilled(admin_client, private_scope, free, proposed):
+def test_a_free_range_offers_one_child_pool_prefilled(admin_client, private_scope):
+    # The range's largest aligned block is 10.128.0.0/9, wider than the source's minimum
+    # netmask (/12): its first /12 is proposed.
+    free, proposed = "10.48.0.0-10.255.255.255", "10.128.0.0/12"
     corporate = pool_named("corporate")
     items = parse(admin_client.get(children_url(corporate), **HX).content).roots
-    block = next(item for item in items if item.cidr == free)
+    block = next(item for item in items if item.range == free)
     href = block.links["create-here"]
     assert urlsplit(href).path == reverse("pool_new")
     assert query_of(href) == {"source": corporate.pool_id, "cidr": proposed}
@@ -226,7 +217,7 @@ def test_free_blocks_between_allocations_are_not_offered_to_who_cannot_create(
 ):
     prod = pool_named("us-east-1-prod")  # 10.0.0.0/14 with two /24 VPC allocations
     items = parse(admin_client.get(children_url(prod), **HX).content).roots
-    assert [item.cidr for item in items][:3] == ["10.0.2.0/23", "10.0.4.0/22", "10.0.8.0/21"]
+    assert [item.range for item in items] == ["10.0.2.0-10.3.255.255"]
     assert all(item.is_free for item in items)
     assert all("create-here" in item.links for item in items)
     assert not any(
@@ -261,7 +252,8 @@ def test_children_levels_follow_the_tree_or_the_depth(admin_client, private_scop
 def test_ipv6_free_space_offers_a_block_within_the_pools_netmasks(admin_client, private_scope):
     ula = pool_named("ula-v6")  # fd00:ec2::/32, allocations /48 to /64
     (free,) = parse(admin_client.get(children_url(ula), **HX).content).roots
-    assert free.cidr == "fd00:ec2::/32"
+    assert free.range == "fd00:ec2::-fd00:ec2:ffff:ffff:ffff:ffff:ffff:ffff"
+    assert "fd00:ec2::/32" in free.text  # a range that is one CIDR is named by it
     assert query_of(free.links["create-here"]) == {
         "source": ula.pool_id,
         "cidr": "fd00:ec2::/48",
@@ -281,7 +273,11 @@ def test_expand_all_opens_every_pool(admin_client, private_scope):
     html = admin_client.get(scope_url(private_scope, "?expand=all")).content.decode()
     page = parse(html)
     assert len(page.pools()) == IpamPool.objects.filter(scope=private_scope).count() == 11
-    assert all(item.attrs.get("aria-expanded") == "true" for item in page.items() if item.pool)
+    parents = {p.source_pool_id for p in IpamPool.objects.filter(scope=private_scope)}
+    for item in page.items():
+        if item.pool:
+            has_children = IpamPool.objects.get(pool_id=item.pool).id in parents
+            assert item.attrs.get("aria-expanded") == ("true" if has_children else None)
     assert 'class="warning"' not in html
 
 
@@ -393,7 +389,7 @@ def test_pool_page_draws_children_and_free_space(admin_client, private_scope):
         for name in ("us-east-1", "us-west-2", "eu-west-1")
     ]
     free = [query_of(href) for kind, href in links if kind == "free"]
-    assert {f["cidr"] for f in free} == {"10.48.0.0/12", "10.64.0.0/12", "10.128.0.0/12"}
+    assert {f["cidr"] for f in free} == {"10.128.0.0/12"}  # one range, its largest block
     assert all(f["source"] == corporate.pool_id for f in free)
     assert 'role="img"' in html
 
@@ -404,9 +400,11 @@ def test_map_page_links_allocations_and_labels_what_fits(admin_client, private_s
     assert response.status_code == 200
     html = response.content.decode()
     allocations = IpamPoolAllocation.objects.filter(pool=prod).order_by("cidr")
+    page = reverse("pool_detail", args=[prod.pool_id])
     assert [href for kind, href in svg_links(html) if kind == "allocation"] == [
-        reverse("admin:pools_ipampoolallocation_change", args=[a.pk]) for a in allocations
+        f"{page}#allocation-{a.allocation_id}" for a in allocations
     ]
+    assert "/admin/" not in html[html.index("<svg") :]
     assert f'href="{reverse("pool_detail", args=[prod.pool_id])}"' in html  # breadcrumbs
     assert "<title>10.0.0.0/24 · web VPC</title>" in html
 
@@ -466,11 +464,15 @@ SIZES = [30, 300]
 # "expand all"), and over the pools shown, their CIDRs, their use, their child counts and the
 # allocations of the open pools.
 QUERIES = {
-    "scope": 7,  # + scope, top-level pools, CIDRs, use, child counts
-    "open": 9,  # + children of the open pools, allocations of the open pools
+    "scope": 8,  # + scope, when it was last read, top-level pools, CIDRs, use, child counts
+    "open": 10,  # + children of the open pools, allocations of the open pools
     "children": 8,  # pool, its children, CIDRs, use, allocations, child counts
-    "search": 9,  # scope, matches, parent links, pools, CIDRs, use, child counts
-    "expand_all": 9,  # scope, links, pools, CIDRs, use, allocations, child counts
+    # scope, last read, the matches by name, ID or description and by tag (or by CIDR), the
+    # matches with their ancestors (one recursive query), CIDRs, use, child counts
+    "search": 10,
+    # scope, last read, a level of pools at a time (with their child counts; ten levels at
+    # most), the count of pools, CIDRs, use, allocations, child counts
+    "expand_all": 19,
     "map": 6,  # pool with scope and source, CIDRs, allocations, child pools' names
 }
 

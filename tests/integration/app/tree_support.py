@@ -32,8 +32,9 @@ class Item:
         return "free" in self.attrs.get("class", "").split()
 
     @property
-    def cidr(self) -> str:
-        return self.text.split()[0] if self.is_free else ""
+    def range(self) -> str:
+        """A free range's first and last address, ``10.0.2.0-10.3.255.255``."""
+        return self.attrs.get("data-range", "") if self.is_free else ""
 
     def walk(self) -> Iterator[Item]:
         yield self
