@@ -1,0 +1,177 @@
+"""The pool page's space: allocate (and preview the next block), release, deprovision, and
+the live checks of these forms and of provisioning.
+
+Each change is a form checked by AWS's rules before AWS is called, then one AWS call through
+:mod:`pools.services`; a refusal comes back on the pool page next to its field or row, the
+input kept. What AWS finishes later (a deprovision) is followed by the task of
+:func:`pools.tasks.follow`, which the page's status polls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from pools import selectors, services, tasks
+from pools.aws import AwsError
+from pools.forms import ProvisionCidrForm
+from pools.space_forms import (
+    AllocateForm,
+    DeprovisionForm,
+    ReleaseForm,
+    drop_premature_errors,
+    first_error,
+)
+from pools.views import VIEW, _pool_page
+
+CHANGE = "pools.change_ipampool"
+
+
+def _pool(pool_id: str):
+    return get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
+
+
+def _live_errors(request: HttpRequest, form: Any) -> HttpResponse:
+    """The form's error regions, swapped in out of band (inputs are never replaced)."""
+    form.is_valid()
+    drop_premature_errors(form)
+    return render(request, "pools/_live_errors.html", {"form": form})
+
+
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def pool_provision_validate(request: HttpRequest, pool_id: str) -> HttpResponse:
+    return _live_errors(request, ProvisionCidrForm(request.POST, pool=_pool(pool_id)))
+
+
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def pool_allocate_validate(request: HttpRequest, pool_id: str) -> HttpResponse:
+    return _live_errors(request, AllocateForm(request.POST, pool=_pool(pool_id)))
+
+
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def pool_allocate(request: HttpRequest, pool_id: str) -> HttpResponse:
+    """Allocate a custom block; AWS answers at once with the block it gave."""
+    pool = _pool(pool_id)
+    form = AllocateForm(request.POST, pool=pool)
+    if form.is_valid():
+        try:
+            allocation = services.pool_allocate(
+                pool=pool, spec=form.spec(), client_token=form.cleaned_data["client_token"]
+            )
+        except AwsError as err:
+            form.add_aws_error(err.member, err.message, new_token=not err.retryable)
+        else:
+            messages.success(request, f"Allocated {allocation.cidr} from {pool.pool_id}.")
+            page = reverse("pool_detail", args=[pool.pool_id])
+            return redirect(f"{page}#allocation-{allocation.allocation_id}")
+    return _pool_page(request, pool, allocate_form=form)
+
+
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def pool_allocate_preview(request: HttpRequest, pool_id: str) -> HttpResponse:
+    """The block AWS would allocate now (``PreviewNextCidr``): AWS is asked, nothing changes.
+    For htmx just the answer, shown beside the form; otherwise the pool page with it."""
+    pool = _pool(pool_id)
+    form = AllocateForm(request.POST, pool=pool)
+    preview: dict[str, Any] = {}
+    if form.is_valid():
+        try:
+            preview["cidr"] = services.pool_preview_allocation(pool=pool, spec=form.spec())
+        except AwsError as err:
+            preview["error"] = err.message
+    else:
+        preview["error"] = first_error(form)
+    if request.htmx:
+        context = {"preview": preview, "form": form, "live": True}
+        return render(request, "pools/_allocate_preview.html", context)
+    return _pool_page(request, pool, allocate_form=form, allocate_preview=preview)
+
+
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def allocation_release(request: HttpRequest, pool_id: str) -> HttpResponse:
+    """Release a custom allocation; a refusal (ours or AWS's) is shown on its row."""
+    pool = _pool(pool_id)
+    form = ReleaseForm(request.POST, pool=pool)
+    back = request.POST.get("back") == "all"
+    if form.is_valid():
+        allocation = form.cleaned_data["allocation"]
+        if not allocation.in_aws:  # a second submit after the first released it
+            messages.info(request, f"{allocation.cidr} is already released.")
+            return _back(pool, back)
+        try:
+            services.allocation_release(allocation=allocation)
+        except AwsError as err:
+            return _release_refused(request, pool, back, allocation.allocation_id, err.message)
+        messages.success(request, f"Released {allocation.cidr} from {pool.pool_id}.")
+        return _back(pool, back)
+    allocation = form.cleaned_data.get("allocation")
+    allocation_id = allocation.allocation_id if allocation else ""
+    return _release_refused(request, pool, back, allocation_id, first_error(form))
+
+
+def _back(pool: Any, all_allocations: bool) -> HttpResponse:
+    return redirect("pool_allocations" if all_allocations else "pool_detail", pool_id=pool.pool_id)
+
+
+def _release_refused(
+    request: HttpRequest, pool: Any, back: bool, allocation_id: str, message: str
+) -> HttpResponse:
+    shown = {"release_allocation_id": allocation_id, "release_error": message}
+    if back:
+        return _allocations_page(request, pool, **shown)
+    return _pool_page(request, pool, **shown)
+
+
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def pool_deprovision(request: HttpRequest, pool_id: str) -> HttpResponse:
+    """Deprovision a CIDR: AWS answers pending-deprovision, then the task follows it until it
+    settles. A refusal is shown on the CIDR's row."""
+    pool = _pool(pool_id)
+    form = DeprovisionForm(request.POST, pool=pool)
+    if form.is_valid():
+        try:
+            cidr = services.pool_deprovision_cidr(pool=pool, cidr=form.cleaned_data["cidr"])
+        except AwsError as err:
+            message = err.message
+        else:
+            tasks.follow(pool)
+            messages.success(request, f"Deprovisioning {cidr.cidr} from {pool.pool_id}.")
+            return redirect("pool_detail", pool_id=pool_id)
+    else:
+        message = first_error(form)
+    cidr = form.cleaned_data.get("cidr") or request.POST.get("cidr", "")
+    return _pool_page(request, pool, deprovision_cidr=cidr, deprovision_error=message)
+
+
+@permission_required(VIEW, raise_exception=True)
+@require_GET
+def pool_allocations(request: HttpRequest, pool_id: str) -> HttpResponse:
+    """Every allocation of the pool (the pool page shows the first ones)."""
+    return _allocations_page(request, _pool(pool_id))
+
+
+def _allocations_page(request: HttpRequest, pool: Any, **shown: Any) -> HttpResponse:
+    allocations = selectors.pool_allocations(pool)
+    return render(
+        request,
+        "pools/pool_allocations.html",
+        {
+            "pool": pool,
+            "allocation_list": allocations,
+            "allocation_count": len(allocations),
+            "all_allocations": True,
+            **shown,
+        },
+    )
