@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from awsipam import addressing
 from pools import selectors, services, tasks
 from pools.aws import AwsError
 from pools.forms import ProvisionCidrForm
@@ -115,8 +116,9 @@ def allocation_release(request: HttpRequest, pool_id: str) -> HttpResponse:
             return _release_refused(request, pool, back, allocation.allocation_id, err.message)
         messages.success(request, f"Released {allocation.cidr} from {pool.pool_id}.")
         return _back(pool, back)
-    allocation = form.cleaned_data.get("allocation")
-    allocation_id = allocation.allocation_id if allocation else ""
+    wanted = form.data.get("allocation")
+    shown = {a.allocation_id for a in pool.allocations.all()}  # the rows of the page
+    allocation_id = wanted if wanted in shown else ""
     return _release_refused(request, pool, back, allocation_id, first_error(form))
 
 
@@ -151,8 +153,19 @@ def pool_deprovision(request: HttpRequest, pool_id: str) -> HttpResponse:
             return redirect("pool_detail", pool_id=pool_id)
     else:
         message = first_error(form)
-    cidr = form.cleaned_data.get("cidr") or request.POST.get("cidr", "")
-    return _pool_page(request, pool, deprovision_cidr=cidr, deprovision_error=message)
+    return _pool_page(
+        request,
+        pool,
+        deprovision_cidr=_row_of(pool, form.data.get("cidr")),
+        deprovision_error=message,
+    )
+
+
+def _row_of(pool: Any, text: Any) -> str:
+    """The CIDR of the pool's row a posted CIDR names ("" for none: shown above the rows)."""
+    network = addressing.parse_cidr(text if isinstance(text, str) else "").network
+    rows = {str(c.cidr) for c in pool.cidrs.all() if c.cidr is not None}
+    return str(network) if network is not None and str(network) in rows else ""
 
 
 @permission_required(VIEW, raise_exception=True)
