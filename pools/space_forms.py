@@ -67,14 +67,14 @@ class AllocateForm(forms.Form):
 
     cidr = forms.CharField(
         required=False,
-        label="CIDR",
+        label="CIDR to allocate",
         max_length=64,
         widget=forms.TextInput(
             attrs={"placeholder": "e.g. 10.0.1.0/24", "autocomplete": "off", "spellcheck": "false"}
         ),
     )
     netmask_length = netmask_field(
-        "…or a netmask length", "AWS allocates the lowest free block of this size."
+        "…or a block of netmask length", "AWS allocates the lowest free block of this size."
     )
     allowed_cidrs = CidrListField(
         label="Allowed CIDRs", help_text="Only from these (with a netmask length). One a line."
