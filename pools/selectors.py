@@ -18,6 +18,7 @@ from awsipam.choices import (
     LIVE_CIDR_STATES,
     SETTLING_CIDR_STATES,
     SPACE_CIDR_STATES,
+    AllocationResourceType,
 )
 from awsipam.facts import AllocationFacts, CidrFacts, PoolFacts, Quotas, ScopeFacts
 from pools import addressmap, tree
@@ -238,6 +239,41 @@ class SpaceUse:
         return round(100 * self.used / self.provisioned, 1)
 
 
+@dataclass(frozen=True)
+class AllocationRow:
+    """One allocation as its row on the page shows it (worked out once, not per lookup)."""
+
+    allocation_id: str
+    cidr: str
+    resource_type: str
+    resource_id: str
+    resource_url: str  # a child pool's page
+    owner: str
+    region: str
+    description: str
+    releasable: bool  # only custom allocations; a child pool's go with its CIDR
+
+
+def allocation_rows(allocations: list[IpamPoolAllocation]) -> list[AllocationRow]:
+    pool_url = _url_maker("pool_detail")
+    return [
+        AllocationRow(
+            allocation_id=a.allocation_id,
+            cidr=str(a.cidr),
+            resource_type=a.resource_type,
+            resource_id=a.resource_id,
+            resource_url=pool_url(a.resource_id)
+            if a.resource_type == AllocationResourceType.IPAM_POOL and a.resource_id
+            else "",
+            owner=a.resource_owner,
+            region=a.resource_region,
+            description=a.description,
+            releasable=a.resource_type == AllocationResourceType.CUSTOM,
+        )
+        for a in allocations
+    ]
+
+
 def pool_space(pool: IpamPool, cidrs: list[IpamPoolCidr]) -> dict[str, Any]:
     """The pool's allocations in address order (the first ``ALLOCATIONS_SHOWN``), its use,
     and its CIDRs, live ones apart from deprovisioned ones. No query when the pool came
@@ -245,7 +281,7 @@ def pool_space(pool: IpamPool, cidrs: list[IpamPoolCidr]) -> dict[str, Any]:
     allocations = by_address(pool.allocations.all())
     space = [c.cidr for c in cidrs if c.cidr is not None and c.state in SPACE_CIDR_STATES]
     return {
-        "allocation_list": allocations[:ALLOCATIONS_SHOWN],
+        "allocation_list": allocation_rows(allocations[:ALLOCATIONS_SHOWN]),
         "allocation_count": len(allocations),
         "space_use": SpaceUse(
             provisioned=sum(c.size for c in space), used=sum(a.cidr.size for a in allocations)
@@ -256,6 +292,6 @@ def pool_space(pool: IpamPool, cidrs: list[IpamPoolCidr]) -> dict[str, Any]:
     }
 
 
-def pool_allocations(pool: IpamPool) -> list[IpamPoolAllocation]:
+def pool_allocations(pool: IpamPool) -> list[AllocationRow]:
     """Every live allocation of the pool, in address order."""
-    return by_address(pool.allocations.all())
+    return allocation_rows(by_address(pool.allocations.all()))

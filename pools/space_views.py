@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,6 +33,7 @@ from pools.space_forms import (
 from pools.views import VIEW, _pool_page
 
 CHANGE = "pools.change_ipampool"
+ALLOCATIONS_PER_PAGE = 500  # rows of the allocations page
 
 
 def _pool(pool_id: str):
@@ -101,10 +103,11 @@ def pool_allocate_preview(request: HttpRequest, pool_id: str) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def allocation_release(request: HttpRequest, pool_id: str) -> HttpResponse:
-    """Release a custom allocation; a refusal (ours or AWS's) is shown on its row."""
+    """Release a custom allocation; a refusal (ours or AWS's) is shown on its row, on the page
+    the form came from (``back``: a page of the allocations page, or the pool page)."""
     pool = _pool(pool_id)
     form = ReleaseForm(request.POST, pool=pool)
-    back = request.POST.get("back") == "all"
+    back = _page_number(request.POST.get("back"))
     if form.is_valid():
         allocation = form.cleaned_data["allocation"]
         if not allocation.in_aws:  # a second submit after the first released it
@@ -122,16 +125,25 @@ def allocation_release(request: HttpRequest, pool_id: str) -> HttpResponse:
     return _release_refused(request, pool, back, allocation_id, first_error(form))
 
 
-def _back(pool: Any, all_allocations: bool) -> HttpResponse:
-    return redirect("pool_allocations" if all_allocations else "pool_detail", pool_id=pool.pool_id)
+def _page_number(text: Any) -> int | None:
+    """A page of the allocations page: a small decimal number (not ``²``, not 5,000 digits)."""
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 6:
+        return int(text)
+    return None
+
+
+def _back(pool: Any, page: int | None) -> HttpResponse:
+    if page is None:
+        return redirect("pool_detail", pool_id=pool.pool_id)
+    return redirect(f"{reverse('pool_allocations', args=[pool.pool_id])}?page={page}")
 
 
 def _release_refused(
-    request: HttpRequest, pool: Any, back: bool, allocation_id: str, message: str
+    request: HttpRequest, pool: Any, page: int | None, allocation_id: str, message: str
 ) -> HttpResponse:
     shown = {"release_allocation_id": allocation_id, "release_error": message}
-    if back:
-        return _allocations_page(request, pool, **shown)
+    if page is not None:
+        return _allocations_page(request, pool, page, **shown)
     return _pool_page(request, pool, **shown)
 
 
@@ -171,20 +183,21 @@ def _row_of(pool: Any, text: Any) -> str:
 @permission_required(VIEW, raise_exception=True)
 @require_GET
 def pool_allocations(request: HttpRequest, pool_id: str) -> HttpResponse:
-    """Every allocation of the pool (the pool page shows the first ones)."""
-    return _allocations_page(request, _pool(pool_id))
+    """Every allocation of the pool, a page at a time (the pool page shows the first ones)."""
+    return _allocations_page(request, _pool(pool_id), request.GET.get("page"))
 
 
-def _allocations_page(request: HttpRequest, pool: Any, **shown: Any) -> HttpResponse:
-    allocations = selectors.pool_allocations(pool)
+def _allocations_page(request: HttpRequest, pool: Any, page: Any, **shown: Any) -> HttpResponse:
+    rows = Paginator(selectors.pool_allocations(pool), ALLOCATIONS_PER_PAGE).get_page(page)
     return render(
         request,
         "pools/pool_allocations.html",
         {
             "pool": pool,
-            "allocation_list": allocations,
-            "allocation_count": len(allocations),
-            "all_allocations": True,
+            "page": rows,
+            "allocation_list": rows.object_list,
+            "allocation_count": rows.paginator.count,
+            "back": rows.number,
             **shown,
         },
     )
