@@ -238,6 +238,10 @@ class SpaceUse:
             return None
         return round(100 * self.used / self.provisioned, 1)
 
+    @property
+    def in_words(self) -> str:
+        return f"{self.used:,} of {self.provisioned:,} addresses"
+
 
 @dataclass(frozen=True)
 class AllocationRow:

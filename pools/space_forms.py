@@ -32,6 +32,8 @@ RELEASE_FIELDS = {"IpamPoolAllocationId": "allocation", "Cidr": "allocation"}
 DEPROVISION_FIELDS = {"Cidr": "cidr"}
 # Errors that only say "nothing typed yet": not shown while the user types.
 PREMATURE_CODES = frozenset({"required", "cidr_or_netmask_missing", "allocation_size_missing"})
+# What to do about a CIDR AWS would not deprovision (C7: it would end failed-deprovision).
+HOLDING_HINT = "Release its allocations and deprovision its child pools' CIDRs first."
 MAX_CIDR_LIST_TEXT = 4000  # characters of a list of CIDRs (an input bound, not AWS's)
 
 
@@ -190,7 +192,13 @@ class DeprovisionForm(forms.Form):
         if self.errors:
             return data
         request = {"IpamPoolId": self.pool.pool_id, "Cidr": data["cidr"]}
-        add_violations(self, preflight.deprovision(request, pool=self.pool), DEPROVISION_FIELDS)
+        violations = [
+            Violation(v.code, v.field, f"{v.message} {HOLDING_HINT}")
+            if v.code == "cidr_has_allocations"
+            else v
+            for v in preflight.deprovision(request, pool=self.pool)
+        ]
+        add_violations(self, violations, DEPROVISION_FIELDS)
         if not self.errors:
             data["cidr"] = str(addressing.parse_cidr(data["cidr"]).network)
         return data

@@ -23,6 +23,7 @@ from awsipam import addressing
 from pools import selectors, services, tasks
 from pools.aws import AwsError
 from pools.forms import ProvisionCidrForm
+from pools.models import IpamPool
 from pools.space_forms import (
     AllocateForm,
     DeprovisionForm,
@@ -36,7 +37,7 @@ CHANGE = "pools.change_ipampool"
 ALLOCATIONS_PER_PAGE = 500  # rows of the allocations page
 
 
-def _pool(pool_id: str):
+def _pool(pool_id: str) -> IpamPool:
     return get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
 
 
@@ -132,14 +133,14 @@ def _page_number(text: Any) -> int | None:
     return None
 
 
-def _back(pool: Any, page: int | None) -> HttpResponse:
+def _back(pool: IpamPool, page: int | None) -> HttpResponse:
     if page is None:
         return redirect("pool_detail", pool_id=pool.pool_id)
     return redirect(f"{reverse('pool_allocations', args=[pool.pool_id])}?page={page}")
 
 
 def _release_refused(
-    request: HttpRequest, pool: Any, page: int | None, allocation_id: str, message: str
+    request: HttpRequest, pool: IpamPool, page: int | None, allocation_id: str, message: str
 ) -> HttpResponse:
     shown = {"release_allocation_id": allocation_id, "release_error": message}
     if page is not None:
@@ -173,7 +174,7 @@ def pool_deprovision(request: HttpRequest, pool_id: str) -> HttpResponse:
     )
 
 
-def _row_of(pool: Any, text: Any) -> str:
+def _row_of(pool: IpamPool, text: Any) -> str:
     """The CIDR of the pool's row a posted CIDR names ("" for none: shown above the rows)."""
     network = addressing.parse_cidr(text if isinstance(text, str) else "").network
     rows = {str(c.cidr) for c in pool.cidrs.all() if c.cidr is not None}
@@ -187,7 +188,9 @@ def pool_allocations(request: HttpRequest, pool_id: str) -> HttpResponse:
     return _allocations_page(request, _pool(pool_id), request.GET.get("page"))
 
 
-def _allocations_page(request: HttpRequest, pool: Any, page: Any, **shown: Any) -> HttpResponse:
+def _allocations_page(
+    request: HttpRequest, pool: IpamPool, page: Any, **shown: Any
+) -> HttpResponse:
     rows = Paginator(selectors.pool_allocations(pool), ALLOCATIONS_PER_PAGE).get_page(page)
     return render(
         request,
