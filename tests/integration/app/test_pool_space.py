@@ -371,6 +371,30 @@ def test_deprovision_a_cidr_and_follow_it_until_it_is_deprovisioned(changer, sim
     assert "hx-trigger" not in status[: status.index(">")]  # settled: polling stops
 
 
+def test_a_child_pools_cidr_deprovisioned_is_free_again_in_its_source(changer, sim, worker):
+    source = pool_named("us-east-1")  # 10.0.0.0/12, two /14s given to its child pools
+    made = sim.call(
+        "CreateIpamPool",
+        IpamScopeId=source.scope.scope_id,
+        AddressFamily="ipv4",
+        SourceIpamPoolId=source.pool_id,
+        Locale="us-east-1",
+    )
+    child_id = made["IpamPool"]["IpamPoolId"]
+    sim.call("ProvisionIpamPoolCidr", IpamPoolId=child_id, Cidr="10.8.0.0/14")
+    sync_all()
+    child = IpamPool.objects.get(pool_id=child_id)
+    assert source.allocations.live().filter(resource_id=child_id).exists()
+
+    assert deprovision(changer, child, "10.8.0.0/14").status_code == 302
+    worker()
+
+    assert child.cidrs.get().state == "deprovisioned"
+    assert not source.allocations.live().filter(resource_id=child_id).exists()
+    page = changer.get(f"/pools/{source.pool_id}/").content.decode()
+    assert "50.0 %</strong>" in page  # the two demo children's /14s, not the third
+
+
 def test_a_cidr_still_holding_allocations_is_refused_before_aws_is_asked(changer, sim):
     pool = pool_named("us-east-1-prod")
     cidr = pool.cidrs.get()
