@@ -110,6 +110,7 @@ RULES: dict[str, Rule] = _rules(
     # --- AllocateIpamPoolCidr / ReleaseIpamPoolAllocation -----------------------------------
     Rule("allowed_cidrs_need_netmask", INVALID_COMBINATION, "[aws] rule; code [choice]"),
     Rule("allocation_size_missing", INVALID_COMBINATION, "[aws] C8 text"),
+    Rule("allocation_cidr_outside_pool", INVALID_VALUE, "[choice] rule and code"),
     Rule("allocation_not_available", "InsufficientCidrBlocks", "[choice] code"),
     Rule("allocation_not_found", INVALID_COMBINATION, "[aws] 'No allocation found'"),
     Rule("allocation_not_custom", INVALID_COMBINATION, "[aws] rule; code [choice]"),

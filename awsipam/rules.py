@@ -817,6 +817,9 @@ def check_allocate_ipam_pool_cidr(request: Request, *, pool: PoolFacts) -> list[
     problems += check_client_token(request)
     if problems:
         return problems
+    problems = _check_cidr_lists_in_pool(request, pool)
+    if problems:
+        return problems
     length = allocation_length(request, pool)
     if network is None and length is None:
         return [
@@ -842,6 +845,27 @@ def check_allocate_ipam_pool_cidr(request: Request, *, pool: PoolFacts) -> list[
             f"The pool {pool.pool_id} has no free /{length} where the request allows it.",
         ),
     )
+
+
+def _check_cidr_lists_in_pool(request: Request, pool: PoolFacts) -> list[Violation]:
+    """Each of AllowedCidrs and DisallowedCidrs shares space with the pool's provisioned
+    CIDRs (one that shares none could never matter: a mistake, most likely)."""
+    space = pool.space
+    if not space:
+        return []  # nothing can be allocated anyway: allocation_not_available says so
+    for member in ("AllowedCidrs", "DisallowedCidrs"):
+        networks, _ = _parsed_list(request.get(member) or [], pool.address_family, member)
+        for network in networks:
+            if not addressing.overlapping(network, space):
+                return [
+                    violation(
+                        "allocation_cidr_outside_pool",
+                        member,
+                        f"{member}: {network} shares no address with the pool's provisioned "
+                        f"CIDRs ({', '.join(str(c) for c in space)}).",
+                    )
+                ]
+    return []
 
 
 def check_release_ipam_pool_allocation(request: Request, *, pool: PoolFacts) -> list[Violation]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -15,10 +16,17 @@ from django.urls import reverse
 from netaddr import IPNetwork
 
 from awsipam import addressing, rules
-from awsipam.choices import ENDED_POOL_STATES, SETTLING_CIDR_STATES, SPACE_CIDR_STATES
+from awsipam.choices import (
+    ENDED_POOL_STATES,
+    LIVE_CIDR_STATES,
+    SETTLING_CIDR_STATES,
+    SPACE_CIDR_STATES,
+    AllocationResourceType,
+)
 from awsipam.facts import AllocationFacts, CidrFacts, PoolFacts, Quotas, ScopeFacts
 from pools import addressmap, tree
 from pools.models import (
+    CidrState,
     Ipam,
     IpamPool,
     IpamPoolAllocation,
@@ -30,6 +38,7 @@ from pools.models import (
 from pools.taskstate import task_state
 
 SOURCE_SUGGESTIONS = 20  # suggestions for a source pool's search box
+ALLOCATIONS_SHOWN = 100  # allocations on the pool page; the rest on its allocations page
 
 
 def ipams_with_scopes() -> QuerySet[Ipam]:
@@ -91,6 +100,7 @@ def pool_page(pool: IpamPool) -> dict[str, Any]:
         "settling": settling,
         "creation": creation,
         "follow_task": task_state(pool.follow_task_id),
+        **pool_space(pool, cidrs),
     }
 
 
@@ -256,3 +266,82 @@ def has_more_than(queryset: QuerySet, limit: int) -> bool:
 
 def new_pool_depth(source: IpamPool | None) -> int:
     return rules.child_depth(pool_facts(source, with_space=False) if source else None)
+
+
+# --- the pool's space on its page ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpaceUse:
+    """How much of the pool's provisioned space its allocations (child pools' included) take."""
+
+    provisioned: int
+    used: int
+
+    @property
+    def percent(self) -> float | None:
+        if not self.provisioned:
+            return None
+        return round(100 * self.used / self.provisioned, 1)
+
+    @property
+    def in_words(self) -> str:
+        return f"{self.used:,} of {self.provisioned:,} addresses"
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    """One allocation as its row on the page shows it (worked out once, not per lookup)."""
+
+    allocation_id: str
+    cidr: str
+    resource_type: str
+    resource_id: str
+    resource_url: str  # a child pool's page
+    owner: str
+    region: str
+    description: str
+    releasable: bool  # only custom allocations; a child pool's go with its CIDR
+
+
+def allocation_rows(allocations: list[IpamPoolAllocation]) -> list[AllocationRow]:
+    pool_url = _url_maker("pool_detail")
+    return [
+        AllocationRow(
+            allocation_id=a.allocation_id,
+            cidr=str(a.cidr),
+            resource_type=a.resource_type,
+            resource_id=a.resource_id,
+            resource_url=pool_url(a.resource_id)
+            if a.resource_type == AllocationResourceType.IPAM_POOL and a.resource_id
+            else "",
+            owner=a.resource_owner,
+            region=a.resource_region,
+            description=a.description,
+            releasable=a.resource_type == AllocationResourceType.CUSTOM,
+        )
+        for a in allocations
+    ]
+
+
+def pool_space(pool: IpamPool, cidrs: list[IpamPoolCidr]) -> dict[str, Any]:
+    """The pool's allocations in address order (the first ``ALLOCATIONS_SHOWN``), its use,
+    and its CIDRs, live ones apart from deprovisioned ones. No query when the pool came
+    from :func:`pool_with_space`."""
+    allocations = by_address(pool.allocations.all())
+    space = [c.cidr for c in cidrs if c.cidr is not None and c.state in SPACE_CIDR_STATES]
+    return {
+        "allocation_list": allocation_rows(allocations[:ALLOCATIONS_SHOWN]),
+        "allocation_count": len(allocations),
+        "space_use": SpaceUse(
+            provisioned=sum(c.size for c in space), used=sum(a.cidr.size for a in allocations)
+        ),
+        "live_cidr_list": [c for c in cidrs if c.state != CidrState.DEPROVISIONED],
+        "deprovisioned_cidr_list": [c for c in cidrs if c.state == CidrState.DEPROVISIONED],
+        "deprovisionable_states": LIVE_CIDR_STATES,  # the others: cidr_not_live
+    }
+
+
+def pool_allocations(pool: IpamPool) -> list[AllocationRow]:
+    """Every live allocation of the pool, in address order."""
+    return allocation_rows(by_address(pool.allocations.all()))

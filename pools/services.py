@@ -370,18 +370,36 @@ def _space_request(pool: IpamPool, cidr: str, netmask_length: int | None) -> dic
 
 
 def pool_allocate(
-    *, pool: IpamPool, cidr: str = "", netmask_length: int | None = None, description: str = ""
+    *,
+    pool: IpamPool,
+    cidr: str = "",
+    netmask_length: int | None = None,
+    description: str = "",
+    spec: AllocationSpec | None = None,
+    client_token: str | None = None,
 ) -> IpamPoolAllocation:
-    params = _space_request(pool, cidr, netmask_length) | {"ClientToken": new_client_token()}
-    if description:
-        params["Description"] = description
+    """Allocate a custom block from ``pool`` (``spec``, or the CIDR or netmask length given)
+    and mirror it; the same ``client_token`` allocates once (AWS answers a replay with the
+    first allocation)."""
+    spec = spec or AllocationSpec(cidr=cidr, netmask_length=netmask_length, description=description)
+    params = spec.request(pool.pool_id) | {"ClientToken": client_token or new_client_token()}
     response = call_aws(ec2_client().allocate_ipam_pool_cidr, **params)
     data = response["IpamPoolAllocation"]
     pks = mirror.save_allocations([(pool, data)])
     return IpamPoolAllocation.objects.get(pk=pks[data["IpamPoolAllocationId"]])
 
 
+def pool_preview_allocation(*, pool: IpamPool, spec: AllocationSpec) -> IPNetwork | None:
+    """The block AWS would allocate for ``spec`` now (``PreviewNextCidr``: nothing is
+    allocated, nothing is saved)."""
+    params = spec.request(pool.pool_id) | {"PreviewNextCidr": True}
+    response = call_aws(ec2_client().allocate_ipam_pool_cidr, **params)
+    cidr = response.get("IpamPoolAllocation", {}).get("Cidr")
+    return IPNetwork(cidr) if cidr else None
+
+
 def allocation_release(*, allocation: IpamPoolAllocation) -> None:
+    """Release a custom allocation; the mirror stops counting it at once."""
     call_aws(
         ec2_client().release_ipam_pool_allocation,
         IpamPoolId=allocation.pool.pool_id,
@@ -420,7 +438,47 @@ def refresh_descendants(pool: IpamPool) -> None:
         mirror.save_pools(response["IpamPools"])
 
 
+# --- space: allocate, release, deprovision ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllocationSpec:
+    """Typed input for AllocateIpamPoolCidr: a CIDR, or a netmask length (with the blocks it
+    may and may not come from), or neither when the pool has a default netmask length."""
+
+    cidr: str = ""
+    netmask_length: int | None = None
+    allowed_cidrs: tuple[str, ...] = ()
+    disallowed_cidrs: tuple[str, ...] = ()
+    description: str = ""
+
+    def request(self, pool_id: str) -> dict[str, Any]:
+        """The parameters, as given (both a CIDR and a length too: the rules judge that)."""
+        params: dict[str, Any] = {"IpamPoolId": pool_id}
+        if self.cidr:
+            params["Cidr"] = self.cidr
+        if self.netmask_length is not None:
+            params["NetmaskLength"] = self.netmask_length
+        if self.allowed_cidrs:
+            params["AllowedCidrs"] = list(self.allowed_cidrs)
+        if self.disallowed_cidrs:
+            params["DisallowedCidrs"] = list(self.disallowed_cidrs)
+        if self.description:
+            params["Description"] = self.description
+        return params
+
+
+def pool_deprovision_cidr(*, pool: IpamPool, cidr: str) -> IpamPoolCidr:
+    """Start deprovisioning one of the pool's CIDRs; AWS answers ``pending-deprovision`` and
+    settles later (to ``deprovisioned``, or ``failed-deprovision`` with its reason), which
+    the task that follows the pool reads back (:func:`pools.tasks.follow`)."""
+    response = call_aws(ec2_client().deprovision_ipam_pool_cidr, IpamPoolId=pool.pool_id, Cidr=cidr)
+    data = response["IpamPoolCidr"]
+    return IpamPoolCidr.objects.get(pk=mirror.save_cidrs([(pool, data)])[data["IpamPoolCidrId"]])
+
+
 __all__ = [
+    "AllocationSpec",
     "AwsError",
     "AwsNotAuthorised",
     "FirstCidr",
@@ -431,6 +489,8 @@ __all__ = [
     "pool_check_permissions",
     "pool_create",
     "pool_delete",
+    "pool_deprovision_cidr",
+    "pool_preview_allocation",
     "pool_provision_cidr",
     "pool_provision_first_cidr",
     "pool_refresh",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from pools import changelog_views, views
+from pools import changelog_views, space_views, views
 from pools.converters import AwsIdConverter
 
 register_converter(AwsIdConverter, "awsid")
@@ -32,5 +32,34 @@ urlpatterns = [
         "ipams/<awsid:ipam_id>/changes/since/",
         changelog_views.ipam_changed_since,
         name="ipam_changed_since",
+    ),
+]
+
+# The pool's space: allocate, release, deprovision, and the live checks of those forms.
+urlpatterns += [
+    path(
+        "pools/<awsid:pool_id>/provision/validate/",
+        space_views.pool_provision_validate,
+        name="pool_provision_validate",
+    ),
+    path("pools/<awsid:pool_id>/allocate/", space_views.pool_allocate, name="pool_allocate"),
+    path(
+        "pools/<awsid:pool_id>/allocate/validate/",
+        space_views.pool_allocate_validate,
+        name="pool_allocate_validate",
+    ),
+    path(
+        "pools/<awsid:pool_id>/allocate/preview/",
+        space_views.pool_allocate_preview,
+        name="pool_allocate_preview",
+    ),
+    path(
+        "pools/<awsid:pool_id>/release/", space_views.allocation_release, name="allocation_release"
+    ),
+    path(
+        "pools/<awsid:pool_id>/deprovision/", space_views.pool_deprovision, name="pool_deprovision"
+    ),
+    path(
+        "pools/<awsid:pool_id>/allocations/", space_views.pool_allocations, name="pool_allocations"
     ),
 ]

@@ -25,6 +25,7 @@ from pools.forms import (
 )
 from pools.models import AddressFamily, IpamPool, IpamScope
 from pools.poolplan import pool_plan
+from pools.space_forms import AllocateForm
 
 VIEW = "pools.view_ipampool"  # reading anything of the mirror
 CHANGES_ON_POOL_PAGE = 10  # the newest entries of the change log; the IPAM's list has the rest
@@ -282,6 +283,7 @@ def pool_detail(request: HttpRequest, pool_id: str) -> HttpResponse:
 def _pool_page(request: HttpRequest, pool: IpamPool, **shown: Any) -> HttpResponse:
     """The pool page; ``shown`` carries a form sent back with its errors."""
     shown.setdefault("provision_form", ProvisionCidrForm(pool=pool))
+    shown.setdefault("allocate_form", AllocateForm(pool=pool))
     return render(
         request,
         "pools/pool_detail.html",

@@ -63,6 +63,8 @@ MEMBER_FOR_WORDS: tuple[tuple[str, str], ...] = (
     ("clienttoken", "ClientToken"),
     ("allocationresourcetag", "AllocationResourceTags"),
     ("tag", "TagSpecifications"),
+    ("disallowedcidrs", "DisallowedCidrs"),
+    ("allowedcidrs", "AllowedCidrs"),
     ("cidr", "Cidr"),
     ("addressfamily", "AddressFamily"),
     ("family", "AddressFamily"),

@@ -242,6 +242,11 @@ CASES = [
         {"IpamPoolId": "{regional}", "Cidr": "10.2.0.0/24", "AllowedCidrs": ["10.2.0.0/16"]},
     ),
     Case("allocation_size_missing", AL, {"IpamPoolId": "{nodefault}"}),
+    Case(
+        "allocation_cidr_outside_pool",
+        AL,
+        {"IpamPoolId": "{regional}", "NetmaskLength": 24, "DisallowedCidrs": ["10.128.0.0/16"]},
+    ),
     Case("allocation_not_available", AL, {"IpamPoolId": "{small}", "NetmaskLength": 28}),
     Case(
         "allocation_not_found",
