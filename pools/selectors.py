@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from netaddr import IPNetwork
 
 from awsipam import addressing, rules
-from awsipam.choices import ENDED_POOL_STATES, SETTLING_CIDR_STATES, SPACE_CIDR_STATES
+from awsipam.catalog import Violation
+from awsipam.choices import (
+    ENDED_POOL_STATES,
+    SETTLING_CIDR_STATES,
+    SPACE_CIDR_STATES,
+    AllocationResourceType,
+)
 from awsipam.facts import AllocationFacts, CidrFacts, PoolFacts, Quotas, ScopeFacts
 from pools import addressmap, tree
 from pools.models import (
@@ -70,6 +78,7 @@ def pool_page(pool: IpamPool) -> dict[str, Any]:
         "settling": settling,
         "creation": creation,
         "follow_task": task_state(pool.follow_task_id),
+        **edit_page(pool),
     }
 
 
@@ -210,3 +219,89 @@ def has_more_than(queryset: QuerySet, limit: int) -> bool:
 
 def new_pool_depth(source: IpamPool | None) -> int:
     return rules.child_depth(pool_facts(source, with_space=False) if source else None)
+
+
+# --- the pool page: its ancestry, and what deleting it takes --------------------------------
+
+DELETE_LIST_CAP = 20  # descendant pools listed by name in the delete confirmation
+
+
+def edit_page(pool: IpamPool) -> dict[str, Any]:
+    """The breadcrumbs' ancestors and the delete confirmation, each read only if the page
+    shows it (a status poll shows neither)."""
+    return {
+        "ancestors": SimpleLazyObject(lambda: pool_ancestors(pool)),
+        "delete_summary": SimpleLazyObject(lambda: delete_summary(pool)),
+    }
+
+
+def pool_ancestors(pool: IpamPool) -> list[IpamPool | str]:
+    """Every pool above ``pool``, the top-level one first: one query whatever the depth (at
+    most ten levels, so one join per level), none for a pool of depth 1 or 2 whose source pool
+    came with it. An ancestor the mirror does not have (yet) ends the chain as its AWS id."""
+    source = pool.source_pool if IpamPool.source_pool.is_cached(pool) else None
+    if source is None and pool.source_pool_id is not None:
+        source = IpamPool.objects.get(pk=pool.source_pool_id)
+    if source is not None and source.source_pool_id is not None:
+        chain = "__".join(["source_pool"] * max(1, source.depth - 1))
+        source = IpamPool.objects.select_related(chain).get(pk=source.pk)
+    ancestors: list[IpamPool | str] = []
+    node, missing = source, pool.source_pool_aws_id if source is None else ""
+    while node is not None:
+        ancestors.append(node)
+        if node.source_pool_id is None:
+            missing = node.source_pool_aws_id
+            break
+        if not IpamPool.source_pool.is_cached(node):  # deeper than AWS allows: stop here
+            break
+        node = node.source_pool
+    if missing:
+        ancestors.append(missing)
+    return ancestors[::-1]
+
+
+@dataclass(frozen=True)
+class DeleteSummary:
+    """What a cascade delete of a pool takes with it, from the mirror, and what AWS answers a
+    delete without cascade (and with it) before anyone asks."""
+
+    pool_count: int  # descendant pools, every level
+    cidr_count: int  # CIDRs of the pool and its descendants
+    allocation_count: int  # allocations of resources other than pools (those are CIDRs)
+    pools: list[dict[str, Any]]  # the first DELETE_LIST_CAP descendants, by depth
+    refused_without_cascade: list[Violation]
+    refused_with_cascade: list[Violation]
+
+    @property
+    def more_pools(self) -> int:
+        return self.pool_count - len(self.pools)
+
+
+def delete_summary(pool: IpamPool) -> DeleteSummary:
+    """One query per level below the pool (at most nine), two counts, one for the children's
+    count the rules take."""
+    descendants: list[dict[str, Any]] = []
+    level = [pool.pk]
+    while level:
+        rows = list(
+            IpamPool.objects.not_deleted()
+            .filter(source_pool__in=level)
+            .order_by("name", "pool_id")
+            .values("pk", "pool_id", "name", "description", "depth", "state")
+        )
+        descendants += rows
+        level = [row["pk"] for row in rows]
+    pks = [pool.pk, *(row["pk"] for row in descendants)]
+    facts = pool_facts(pool, with_children=True)
+    request = {"IpamPoolId": pool.pool_id}
+    return DeleteSummary(
+        pool_count=len(descendants),
+        cidr_count=IpamPoolCidr.objects.holding_space().filter(pool__in=pks).count(),
+        allocation_count=IpamPoolAllocation.objects.live()
+        .filter(pool__in=pks)
+        .exclude(resource_type=AllocationResourceType.IPAM_POOL)
+        .count(),
+        pools=descendants[:DELETE_LIST_CAP],
+        refused_without_cascade=rules.check_delete_ipam_pool(request, pool=facts),
+        refused_with_cascade=rules.check_delete_ipam_pool(request | {"Cascade": True}, pool=facts),
+    )
