@@ -509,3 +509,26 @@ def test_the_pool_page_queries_do_not_grow_with_what_a_delete_takes(
         html = client.get(f"/pools/{top.pool_id}/").content.decode()
 
     assert "39 descendant pools, 40 CIDRs and 12 allocations" in html
+
+
+def test_what_is_gone_or_going_is_not_counted_again(demo):
+    from pools import mirror
+    from pools.selectors import delete_summary
+
+    top = pool_named("corporate")
+    assert delete_summary(top).pool_count == 9
+    mirror.mark_missing(IpamPool.objects.filter(name="us-west-2"))  # and its two below
+    IpamPool.objects.filter(name="eu-west-1-dev").update(state="delete-in-progress")
+
+    summary = delete_summary(top)
+
+    assert summary.pool_count == 5
+    assert {row["name"] for row in summary.pools} == {
+        "us-east-1",
+        "eu-west-1",
+        "us-east-1-prod",
+        "us-east-1-dev",
+        "eu-west-1-prod",
+    }
+    assert summary.cidr_count == 6
+    assert summary.allocation_count == 6
