@@ -16,10 +16,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from awsipam import constants, rules
 from awsipam.catalog import Violation
 from pools import preflight
+from pools.aws import AwsError, AwsRefused
 from pools.forms import (
     BaseTagFormSet,
     TagFormSet,
-    _aws_violation,
     add_violations,
     limit_netmask_widgets,
     netmask_field,
@@ -92,15 +92,16 @@ class _PoolForm(forms.Form):
         """Violations of the tag members above the rows, the others next to their field."""
         for found in violations:
             if found.field in TAG_MEMBERS:
-                if not self.rows._non_form_errors:
-                    self.rows._non_form_errors = self.rows.error_class(
-                        [ValidationError(found.message, code=found.code)]
-                    )
+                errors = self.rows.non_form_errors()
+                if not errors:  # one message above the rows is enough
+                    errors.append(ValidationError(found.message, code=found.code))
             else:
                 add_violations(self, [found], fields)
 
-    def add_aws_error(self, member: str | None, message: str, code: str = "aws") -> None:
-        self.add_rules([_aws_violation(member, f"AWS refused: {message}", code)], EDIT_FIELDS)
+    def add_aws_error(self, err: AwsError) -> None:
+        """AWS's answer next to the field of the member it names (above the form if none)."""
+        message = f"AWS refused: {err.message}" if isinstance(err, AwsRefused) else err.message
+        self.add_rules([Violation(err.code or "aws", err.member, message)], EDIT_FIELDS)
 
     @property
     def problem_count(self) -> int:
@@ -210,9 +211,6 @@ class PoolTagsForm(_PoolForm):
 
     tag_prefix = "tag"
     errors_id = "pool-tags-errors"
-
-    def __init__(self, *args: Any, pool: IpamPool, **kwargs: Any) -> None:
-        super().__init__(*args, pool=pool, **kwargs)
 
     @property
     def current_tags(self) -> dict[str, str]:

@@ -46,7 +46,7 @@ def pool_edit(request: HttpRequest, pool_id: str) -> HttpResponse:
         try:
             services.pool_modify(pool=pool, changes=form.changes())
         except AwsError as err:
-            form.add_aws_error(err.member, err.message, err.code)
+            form.add_aws_error(err)
         else:
             messages.success(request, f"Saved the changes to {pool.pool_id}.")
             return redirect("pool_detail", pool_id=pool_id)
@@ -78,7 +78,7 @@ def pool_tags(request: HttpRequest, pool_id: str) -> HttpResponse:
         try:
             services.pool_set_tags(pool=pool, tags=form.tags())
         except AwsError as err:
-            form.add_aws_error(err.member, err.message, err.code)
+            form.add_aws_error(err)
         else:
             messages.success(request, f"Saved the tags of {pool.pool_id}.")
             return redirect("pool_detail", pool_id=pool_id)

@@ -532,3 +532,21 @@ def test_what_is_gone_or_going_is_not_counted_again(demo):
     }
     assert summary.cidr_count == 6
     assert summary.allocation_count == 6
+
+
+def test_aws_out_of_reach_is_said_with_the_input_kept(changer, sim):
+    pool = pool_named("us-east-1-prod")
+    sim.faults.update({"throttle_rate": 1})
+
+    edit = changer.post(f"/pools/{pool.pool_id}/edit/", edit_data(pool, description="later"))
+    tags = changer.post(f"/pools/{pool.pool_id}/tags/", tag_data({"Name": "later"}))
+
+    for response in (edit, tags):
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "AWS is busy or throttling requests" in html
+        assert "AWS refused" not in html
+    assert 'value="later"' in edit.content.decode()
+    assert 'value="later"' in tags.content.decode()
+    pool.refresh_from_db()
+    assert (pool.description, pool.name) == ("us-east-1 prod", "us-east-1-prod")
