@@ -131,6 +131,13 @@ RULES: dict[str, Rule] = _rules(
     Rule("cascade_not_allowed", INVALID_COMBINATION, "[model] rule; code [choice]"),
     Rule("pool_has_cidrs", DEPENDENCY_VIOLATION, "[aws] C2"),
     Rule("pool_has_children", DEPENDENCY_VIOLATION, "[choice] C3, by analogy with C2"),
+    # --- CreateTags / DeleteTags ----------------------------------------------------------
+    Rule("resource_id_invalid", "InvalidID", "[aws] EC2's code for an id it cannot place"),
+    Rule(
+        "tag_limit_exceeded",
+        "TagLimitExceeded",
+        "[aws] code and 50 tags per resource (CreateTags reference); text [choice]",
+    ),
     # --- IPAMs and scopes -------------------------------------------------------------------
     Rule("region_invalid", INVALID_VALUE, "[choice]"),
     Rule("free_tier_regions", INVALID_COMBINATION, "[aws] rule; code [choice]"),

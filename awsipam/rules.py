@@ -1184,3 +1184,89 @@ def check_delete_ipam_scope(request: Request, *, scope: ScopeFacts) -> list[Viol
             )
         ]
     return []
+
+
+# --- CreateTags / DeleteTags ----------------------------------------------------------------
+
+# The resources the project tags: IPAM pools. [aws] "ipam-pool-" and 17 hexadecimal digits.
+_TAGGABLE_ID = re.compile(r"^ipam-pool-[0-9a-f]{17}$")
+
+
+def check_tag_resources(request: Request) -> list[Violation]:
+    """Each id of ``Resources`` names an IPAM pool: the only resources this project tags.
+
+    [aws] EC2 answers ``InvalidID`` for an id that names no kind of resource it knows; an id
+    of another kind (``vpc-...``) is not one the endpoint can hold, so it gets the same answer
+    [choice] (AWS would look it up and answer that kind's ``...NotFound``).
+    """
+    if unsafe := check_text(request):
+        return unsafe
+    for resource_id in request.get("Resources") or []:
+        if not _TAGGABLE_ID.fullmatch(resource_id):
+            return [
+                violation(
+                    "resource_id_invalid",
+                    "Resources",
+                    f"The ID '{resource_id}' is not valid",
+                )
+            ]
+    return []
+
+
+def check_create_tags(
+    request: Request, *, current: Mapping[str, Mapping[str, str]]
+) -> list[Violation]:
+    """CreateTags: the tags within the tag rules, and no resource left with more than
+    ``MAX_TAGS`` tags once they are added (``current``: each resource's tags now; a key it
+    has already is overwritten, not added)."""
+    if problems := check_tag_resources(request):
+        return problems
+    pairs = tag_pairs(request.get("Tags"))
+    if problems := check_tags(pairs, field="Tags"):
+        return problems
+    added = dict(pairs)
+    for resource_id in request.get("Resources") or []:
+        tags = {**current.get(resource_id, {}), **added}
+        if len(tags) > constants.MAX_TAGS:
+            return [
+                violation(
+                    "tag_limit_exceeded",
+                    "Tags",
+                    f"The resource {resource_id} would have {len(tags)} tags; a resource can "
+                    f"have at most {constants.MAX_TAGS}.",
+                )
+            ]
+    return []
+
+
+def check_delete_tags(request: Request) -> list[Violation]:
+    """DeleteTags: reserved ``aws:`` keys cannot be deleted (nor named)."""
+    if problems := check_tag_resources(request):
+        return problems
+    for key, _ in tag_pairs(request.get("Tags")):
+        if key.lower().startswith(constants.RESERVED_TAG_PREFIX):
+            return [
+                violation(
+                    "tag_key_reserved",
+                    "Tags",
+                    "Tag keys starting with 'aws:' are reserved for internal use",
+                )
+            ]
+    return []
+
+
+def tags_after_delete(tags: Mapping[str, str], request: Request) -> dict[str, str]:
+    """A resource's tags once DeleteTags is applied. [aws] without ``Tags``, every tag but the
+    ``aws:`` ones goes; a tag given with a value goes only if its value is that one (an empty
+    value too); a tag given without one goes whatever its value."""
+    wanted = request.get("Tags")
+    if wanted is None:
+        return {
+            k: v for k, v in tags.items() if k.lower().startswith(constants.RESERVED_TAG_PREFIX)
+        }
+    kept = dict(tags)
+    for tag in wanted:
+        key = tag.get("Key", "")
+        if key in kept and ("Value" not in tag or tag["Value"] == kept[key]):
+            del kept[key]
+    return kept

@@ -82,6 +82,23 @@ def delete(request: Request, *, pool: IpamPool) -> list[Violation]:
     return rules.check_delete_ipam_pool(request, pool=facts)
 
 
+def create_tags(request: Request) -> list[Violation]:
+    """CreateTags on mirrored pools (an id of a pool the mirror does not have: ``DoesNotExist``)."""
+    if problems := rules.check_tag_resources(request):
+        return problems
+    pools = [IpamPool.objects.live().get(pool_id=i) for i in request.get("Resources") or []]
+    return rules.check_create_tags(request, current={p.pool_id: p.tags for p in pools})
+
+
+def delete_tags(request: Request) -> list[Violation]:
+    if problems := rules.check_tag_resources(request):
+        return problems
+    for pool_id in request.get("Resources") or []:
+        IpamPool.objects.live().get(pool_id=pool_id)
+    return rules.check_delete_tags(request)
+
+
+_TAGGING = {"CreateTags": create_tags, "DeleteTags": delete_tags}
 _BY_POOL = {
     "ProvisionIpamPoolCidr": provision,
     "AllocateIpamPoolCidr": allocate,
@@ -90,7 +107,7 @@ _BY_POOL = {
     "ModifyIpamPool": modify,
     "DeleteIpamPool": delete,
 }
-ACTIONS = frozenset({"CreateIpamPool", *_BY_POOL})
+ACTIONS = frozenset({"CreateIpamPool", *_BY_POOL, *_TAGGING})
 
 
 def check(action: str, request: Request) -> list[Violation]:
@@ -104,5 +121,7 @@ def check(action: str, request: Request) -> list[Violation]:
         if "SourceIpamPoolId" in request:
             source = selectors.pool_with_space().live().get(pool_id=request["SourceIpamPoolId"])
         return create_pool(request, scope=scope, source=source)[0]
+    if action in _TAGGING:
+        return _TAGGING[action](request)
     pool = selectors.pool_with_space().live().get(pool_id=request["IpamPoolId"])
     return _BY_POOL[action](request, pool=pool)

@@ -11,12 +11,16 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from netaddr import IPNetwork
 
 from awsipam import addressing, rules
+from awsipam.catalog import Violation
 from awsipam.choices import (
+    DELETED_STATES,
     ENDED_POOL_STATES,
     LIVE_CIDR_STATES,
     SETTLING_CIDR_STATES,
@@ -101,6 +105,7 @@ def pool_page(pool: IpamPool) -> dict[str, Any]:
         "creation": creation,
         "follow_task": task_state(pool.follow_task_id),
         **pool_space(pool, cidrs),
+        **edit_page(pool),
     }
 
 
@@ -345,3 +350,101 @@ def pool_space(pool: IpamPool, cidrs: list[IpamPoolCidr]) -> dict[str, Any]:
 def pool_allocations(pool: IpamPool) -> list[AllocationRow]:
     """Every live allocation of the pool, in address order."""
     return allocation_rows(by_address(pool.allocations.all()))
+
+
+# --- the pool page: its ancestry, and what deleting it takes --------------------------------
+
+DELETE_LIST_CAP = 20  # descendant pools listed by name in the delete confirmation
+
+
+def edit_page(pool: IpamPool) -> dict[str, Any]:
+    """The breadcrumbs' ancestors and the delete confirmation, each read only if the page
+    shows it (a status poll shows neither)."""
+    return {
+        "ancestors": SimpleLazyObject(lambda: pool_ancestors(pool)),
+        "delete_summary": SimpleLazyObject(lambda: delete_summary(pool)),
+    }
+
+
+def pool_ancestors(pool: IpamPool) -> list[IpamPool | str]:
+    """Every pool above ``pool``, the top-level one first: one query whatever the depth (at
+    most ten levels, so one join per level), none for a pool of depth 1 or 2 whose source pool
+    came with it. An ancestor the mirror does not have (yet) ends the chain as its AWS id."""
+    source = pool.source_pool if IpamPool.source_pool.is_cached(pool) else None
+    if source is None and pool.source_pool_id is not None:
+        source = IpamPool.objects.get(pk=pool.source_pool_id)
+    if source is not None and source.source_pool_id is not None:
+        chain = "__".join(["source_pool"] * max(1, source.depth - 1))
+        source = IpamPool.objects.select_related(chain).get(pk=source.pk)
+    ancestors: list[IpamPool | str] = []
+    node, missing = source, pool.source_pool_aws_id if source is None else ""
+    while node is not None:
+        ancestors.append(node)
+        if node.source_pool_id is None:
+            missing = node.source_pool_aws_id
+            break
+        if not IpamPool.source_pool.is_cached(node):  # deeper than AWS allows: stop here
+            break
+        node = node.source_pool
+    if missing:
+        ancestors.append(missing)
+    return ancestors[::-1]
+
+
+@dataclass(frozen=True)
+class DeleteSummary:
+    """What a cascade delete of a pool takes with it, from the mirror, and what AWS answers a
+    delete without cascade (and with it) before anyone asks."""
+
+    pool_count: int  # descendant pools, every level
+    cidr_count: int  # CIDRs of the pool and its descendants
+    allocation_count: int  # allocations of resources other than pools (those are CIDRs)
+    pools: list[dict[str, Any]]  # the first DELETE_LIST_CAP descendants, by depth
+    refused_without_cascade: list[Violation]
+    refused_with_cascade: list[Violation]
+
+    @property
+    def more_pools(self) -> int:
+        return self.pool_count - len(self.pools)
+
+
+def descendants_of(pool: IpamPool) -> RawSQL:
+    """The primary keys of every pool below ``pool`` that is not deleted (nor below one that
+    is), as a subquery: a recursive CTE, which SQLite and PostgreSQL both run along the index
+    on ``source_pool`` without sending a row here."""
+    table = IpamPool._meta.db_table
+    deleted = sorted(DELETED_STATES)
+    marks = ", ".join(["%s"] * len(deleted))
+    live = f"missing_since IS NULL AND state NOT IN ({marks})"
+    sql = (
+        f"WITH RECURSIVE below(id) AS ("
+        f"SELECT id FROM {table} WHERE source_pool_id = %s AND {live} "
+        f"UNION ALL SELECT p.id FROM {table} p JOIN below b ON p.source_pool_id = b.id "
+        f"WHERE p.{live.replace(' AND state', ' AND p.state')}"
+        f") SELECT id FROM below"
+    )
+    return RawSQL(sql, [pool.pk, *deleted, *deleted])
+
+
+def delete_summary(pool: IpamPool) -> DeleteSummary:
+    """Four counting queries over :func:`descendants_of` and one for the children's count the
+    rules take, whatever the size of the tree below the pool."""
+    below = IpamPool.objects.filter(pk__in=descendants_of(pool))
+    in_tree = Q(pool=pool) | Q(pool__in=descendants_of(pool))
+    facts = pool_facts(pool, with_children=True)
+    request = {"IpamPoolId": pool.pool_id}
+    return DeleteSummary(
+        pool_count=below.count(),
+        cidr_count=IpamPoolCidr.objects.holding_space().filter(in_tree).count(),
+        allocation_count=IpamPoolAllocation.objects.live()
+        .filter(in_tree)
+        .exclude(resource_type=AllocationResourceType.IPAM_POOL)
+        .count(),
+        pools=list(
+            below.order_by("depth", "name", "pool_id").values(
+                "pool_id", "name", "description", "depth", "state"
+            )[:DELETE_LIST_CAP]
+        ),
+        refused_without_cascade=rules.check_delete_ipam_pool(request, pool=facts),
+        refused_with_cascade=rules.check_delete_ipam_pool(request | {"Cascade": True}, pool=facts),
+    )

@@ -477,6 +477,53 @@ def pool_deprovision_cidr(*, pool: IpamPool, cidr: str) -> IpamPoolCidr:
     return IpamPoolCidr.objects.get(pk=mirror.save_cidrs([(pool, data)])[data["IpamPoolCidrId"]])
 
 
+# --- editing a pool: ModifyIpamPool, its tags ----------------------------------------------
+
+
+def pool_modify(*, pool: IpamPool, changes: dict[str, Any]) -> IpamPool:
+    """ModifyIpamPool with ``changes`` (its members as boto3 takes them, only those that
+    change); the mirror takes the pool AWS answers with. ModifyIpamPool takes no ClientToken:
+    sending the same changes twice changes nothing more."""
+    response = call_aws(ec2_client().modify_ipam_pool, IpamPoolId=pool.pool_id, **changes)
+    return mirror.save_pool(response["IpamPool"])
+
+
+def pool_set_tags(*, pool: IpamPool, tags: dict[str, str]) -> IpamPool:
+    """Give the pool exactly ``tags``: CreateTags for the new and changed ones, DeleteTags for
+    the keys that go (only the calls needed), then the pool read back from AWS into the mirror
+    (its tags, its name, its searchable tag rows). If the second call fails the first has
+    still happened: the pool is read back before the error is raised."""
+    added = {k: v for k, v in tags.items() if pool.tags.get(k) != v}
+    removed = [k for k in pool.tags if k not in tags]
+    client = ec2_client()
+    done = False
+    try:
+        if added:
+            call_aws(client.create_tags, Resources=[pool.pool_id], Tags=_tag_list(added))
+            done = True
+        if removed:
+            call_aws(
+                client.delete_tags,
+                Resources=[pool.pool_id],
+                Tags=[{"Key": key} for key in removed],
+            )
+            done = True
+    except AwsError:
+        if done:
+            try:
+                _read_back(client, pool)
+            except AwsError as err:  # the refusal matters more; the next sync mends the rest
+                log.warning("Could not read %s back: %s", pool.pool_id, err.code)
+        raise
+    return _read_back(client, pool) if done else pool
+
+
+def _read_back(client: Any, pool: IpamPool) -> IpamPool:
+    """The pool as AWS has it now, into the mirror (tags, name and tag rows with it)."""
+    response = call_aws(client.describe_ipam_pools, IpamPoolIds=[pool.pool_id])
+    return mirror.save_pool(response["IpamPools"][0]) if response["IpamPools"] else pool
+
+
 __all__ = [
     "AllocationSpec",
     "AwsError",
@@ -490,9 +537,11 @@ __all__ = [
     "pool_create",
     "pool_delete",
     "pool_deprovision_cidr",
+    "pool_modify",
     "pool_preview_allocation",
     "pool_provision_cidr",
     "pool_provision_first_cidr",
     "pool_refresh",
     "pool_refresh_space",
+    "pool_set_tags",
 ]

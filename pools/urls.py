@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from pools import changelog_views, space_views, views
+from pools import changelog_views, edit_views, space_views, views
 from pools.converters import AwsIdConverter
 
 register_converter(AwsIdConverter, "awsid")
@@ -24,7 +24,6 @@ urlpatterns = [
     path("pools/<awsid:pool_id>/", views.pool_detail, name="pool_detail"),
     path("pools/<awsid:pool_id>/status/", views.pool_status, name="pool_status"),
     path("pools/<awsid:pool_id>/follow/", views.pool_follow, name="pool_follow"),
-    path("pools/<awsid:pool_id>/delete/", views.pool_delete, name="pool_delete"),
     path("pools/<awsid:pool_id>/provision/", views.pool_provision, name="pool_provision"),
     path("pools/<awsid:pool_id>/map/", views.pool_map, name="pool_map"),
     path("ipams/<awsid:ipam_id>/changes/", changelog_views.ipam_changes, name="ipam_changes"),
@@ -62,4 +61,26 @@ urlpatterns += [
     path(
         "pools/<awsid:pool_id>/allocations/", space_views.pool_allocations, name="pool_allocations"
     ),
+]
+
+# Editing a pool: its settings, its tags, deleting it.
+urlpatterns += [
+    path("pools/<awsid:pool_id>/edit/", edit_views.pool_edit, name="pool_edit"),
+    path(
+        "pools/<awsid:pool_id>/edit/validate/",
+        edit_views.pool_edit_validate,
+        name="pool_edit_validate",
+    ),
+    path(
+        "pools/<awsid:pool_id>/edit/rows/<str:prefix>/",
+        edit_views.pool_edit_rows,
+        name="pool_edit_rows",
+    ),
+    path("pools/<awsid:pool_id>/tags/", edit_views.pool_tags, name="pool_tags"),
+    path(
+        "pools/<awsid:pool_id>/tags/validate/",
+        edit_views.pool_tags_validate,
+        name="pool_tags_validate",
+    ),
+    path("pools/<awsid:pool_id>/delete/", edit_views.pool_delete, name="pool_delete"),
 ]

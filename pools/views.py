@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from awsipam.constants import MAX_POOL_DEPTH
 from pools import changelog, selectors, services, tasks, tree
 from pools.aws import AwsError, AwsNotAuthorised, AwsRefused, AwsUnavailable
+from pools.edit_forms import PoolTagsForm
 from pools.forms import (
     TAG_PREFIXES,
     PoolForm,
@@ -284,6 +285,7 @@ def _pool_page(request: HttpRequest, pool: IpamPool, **shown: Any) -> HttpRespon
     """The pool page; ``shown`` carries a form sent back with its errors."""
     shown.setdefault("provision_form", ProvisionCidrForm(pool=pool))
     shown.setdefault("allocate_form", AllocateForm(pool=pool))
+    shown.setdefault("tags_form", PoolTagsForm(pool=pool))
     return render(
         request,
         "pools/pool_detail.html",
@@ -319,34 +321,6 @@ def pool_provision(request: HttpRequest, pool_id: str) -> HttpResponse:
             messages.success(request, f"Provisioning {cidr.cidr or 'a CIDR'} into {pool.pool_id}.")
             return redirect("pool_detail", pool_id=pool_id)
     return _pool_page(request, pool, provision_form=form)
-
-
-@permission_required("pools.delete_ipampool", raise_exception=True)
-@require_POST
-def pool_delete(request: HttpRequest, pool_id: str) -> HttpResponse:
-    """Delete the pool in AWS (with ``cascade``, its child pools, CIDRs and allocations too).
-
-    A second submit while AWS deletes it asks AWS nothing. A refusal is shown on the pool page
-    with the choice kept; success goes back to the page, which follows the deletion.
-    """
-    pool = get_object_or_404(selectors.pool_with_space(), pool_id=pool_id)
-    cascade = request.POST.get("cascade") == "on"
-    if not pool.is_deleting:
-        try:
-            tasks.follow(services.pool_delete(pool=pool, cascade=cascade))
-        except AwsError as err:
-            pool.refresh_from_db()
-            if not pool.is_deleting:  # (it is when another submit got there first)
-                error = f"AWS did not delete this pool: {err.message}"
-                return _pool_page(request, pool, delete_error=error, cascade=cascade)
-        else:
-            what = "it and everything in it" if cascade else "it"
-            messages.success(
-                request, f"Deleting {pool.pool_id}: AWS removes {what} within moments."
-            )
-            return redirect("pool_detail", pool_id=pool_id)
-    messages.info(request, f"{pool.pool_id} is already being deleted.")
-    return redirect("pool_detail", pool_id=pool_id)
 
 
 @permission_required(VIEW, raise_exception=True)

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ipamsim.context import OPERATIONS
-from ipamsim.operations import allocations, cidrs, ipams, pools, scopes
+from ipamsim.operations import allocations, cidrs, ipams, pools, scopes, tags
 
-__all__ = ["OPERATIONS", "allocations", "cidrs", "ipams", "pools", "scopes"]
+__all__ = ["OPERATIONS", "allocations", "cidrs", "ipams", "pools", "scopes", "tags"]

@@ -21,7 +21,10 @@ TEXTS = itertools.cycle(["plain", "a <b> & \"c\" 'd'", "é ü 漢字", "x=1&y=2 
 
 
 def sample(shape: Any, name: str = "") -> Any:
-    """A representative value for ``shape``: every member set, lists of two, varied text."""
+    """A representative value for ``shape``: every member set, lists of two, varied text (an
+    operation without output, such as CreateTags, answers nothing but its request id)."""
+    if shape is None:
+        return {}
     kind = shape.type_name
     if kind == "structure":
         return {
@@ -60,6 +63,8 @@ def test_the_endpoint_implements_the_documented_operations():
         "AllocateIpamPoolCidr",
         "GetIpamPoolAllocations",
         "ReleaseIpamPoolAllocation",
+        "CreateTags",
+        "DeleteTags",
     ]
 
     assert sorted(documented) == IMPLEMENTED

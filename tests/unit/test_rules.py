@@ -486,3 +486,47 @@ def test_violations_are_values_of_rules_in_the_catalog():
 def test_every_rule_names_its_evidence():
     for rule in RULES.values():
         assert any(tag in rule.evidence for tag in ("[aws]", "[model]", "[choice]")), rule.code
+
+
+# --- CreateTags / DeleteTags ------------------------------------------------------------------
+
+
+def _codes(violations):
+    return [v.code for v in violations]
+
+
+def test_tags_go_on_pools_only():
+    from awsipam import rules
+
+    ok = {"Resources": ["ipam-pool-0123456789abcdef0"], "Tags": [{"Key": "a", "Value": "b"}]}
+    assert rules.check_create_tags(ok, current={}) == []
+    for bad in ("vpc-0123", "ipam-pool-alloc-0123", "IPAM-POOL-0123456789ABCDEF0"):
+        request = ok | {"Resources": [bad]}
+        assert _codes(rules.check_create_tags(request, current={})) == ["resource_id_invalid"]
+        assert _codes(rules.check_delete_tags(request)) == ["resource_id_invalid"]
+
+
+def test_fifty_tags_count_what_the_resource_has_already():
+    from awsipam import rules
+
+    pool = "ipam-pool-0123456789abcdef0"
+    current = {pool: {f"k{n}": "" for n in range(49)}}
+    overwrite = {"Resources": [pool], "Tags": [{"Key": "k1", "Value": "x"}, {"Key": "new"}]}
+    assert rules.check_create_tags(overwrite, current=current) == []
+    two_new = {"Resources": [pool], "Tags": [{"Key": "a"}, {"Key": "b"}]}
+    assert _codes(rules.check_create_tags(two_new, current=current)) == ["tag_limit_exceeded"]
+
+
+def test_tags_after_delete_follow_keys_and_values():
+    from awsipam import rules
+
+    tags = {"a": "1", "b": "", "aws:x": "y"}
+    assert rules.tags_after_delete(tags, {"Tags": [{"Key": "a", "Value": "2"}]}) == tags
+    assert rules.tags_after_delete(tags, {"Tags": [{"Key": "b", "Value": ""}]}) == {
+        "a": "1",
+        "aws:x": "y",
+    }
+    assert rules.tags_after_delete(tags, {}) == {"aws:x": "y"}
+    assert _codes(rules.check_delete_tags({"Resources": [], "Tags": [{"Key": "AWS:x"}]})) == [
+        "tag_key_reserved"
+    ]

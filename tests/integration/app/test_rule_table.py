@@ -98,6 +98,7 @@ def build_world(sim: ipamsim.Simulator) -> World:
     sim.faults.update({"fail_next_creates": 1})
     world.pool("failed")
     world.pool("ipv6", AddressFamily="ipv6")
+    world.pool("tagged", TagSpecifications=tags("ipam-pool", *((f"k{n}", "") for n in range(49))))
     amazon = world.pool(
         "amazon6", "public", AddressFamily="ipv6", PublicIpSource="amazon", Locale=HOME
     )
@@ -294,6 +295,16 @@ CASES = [
     Case("cascade_not_allowed", "DeleteIpamPool", {"IpamPoolId": "{byoip6}", "Cascade": True}),
     Case("pool_has_cidrs", "DeleteIpamPool", {"IpamPoolId": "{nodefault}"}),
     Case("pool_has_children", "DeleteIpamPool", {"IpamPoolId": "{small}"}),
+    # --- CreateTags / DeleteTags
+    Case("resource_id_invalid", "CreateTags", {"Resources": ["vpc-0abc"], "Tags": [{"Key": "a"}]}),
+    Case(
+        "tag_limit_exceeded",
+        "CreateTags",
+        {
+            "Resources": ["{tagged}"],
+            "Tags": [{"Key": "k1", "Value": "x"}, {"Key": "a"}, {"Key": "b"}],
+        },
+    ),
     # --- IPAMs and scopes (the app makes none of these requests: the endpoint alone)
     Case("region_invalid", "CreateIpam", {"OperatingRegions": [{"RegionName": "moon-1x"}]}),
     Case(
