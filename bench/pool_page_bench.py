@@ -27,20 +27,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-from bench.harness import Stats, Suite
+from bench.harness import ROOT, Stats, Suite, django_child
 
 RATIO_TARGET = 1.5
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -59,24 +53,7 @@ QUICK = Sizes(large=2_000, requests=6, warmup=2)
 def run(quick: bool = False) -> Suite:
     sizes = QUICK if quick else Sizes()
     suite = Suite("pool_page", parameters=asdict(sizes))
-    with tempfile.TemporaryDirectory(prefix="pool-page-bench-") as directory:
-        env = {
-            **os.environ,
-            "IPAMUI_VAR_DIR": directory,
-            "DATABASE_URL": f"sqlite:///{Path(directory) / 'db.sqlite3'}",
-            "DJANGO_SETTINGS_MODULE": "ipamui.settings_test",  # for the test client
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DEBUG": "false",
-            "IPAM_BACKEND": "embedded",
-            "IPAM_EMBEDDED_SEED": "false",
-            "ALLOWED_HOSTS": "testserver",
-        }
-        env.pop("AWS_ENDPOINT_URL_EC2", None)
-        argv = [sys.executable, "-m", "bench.pool_page_bench", "--child", json.dumps(asdict(sizes))]
-        done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"the pool page benchmark failed:\n{done.stderr}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = django_child("bench.pool_page_bench", asdict(sizes))
     _report(suite, sizes, result)
     return suite
 
