@@ -67,8 +67,8 @@ class Actor:
     remote_addr: str | None = None
 
 
-_actor_var: ContextVar[Actor | None] = ContextVar("change_actor", default=None)
 NOBODY = Actor(None)
+_actor_var: ContextVar[Actor] = ContextVar("change_actor", default=NOBODY)
 
 
 class ActorMiddleware:
@@ -95,7 +95,7 @@ class ActorMiddleware:
 
 
 def _actor() -> Any:
-    return (_actor_var.get() or NOBODY).user
+    return _actor_var.get().user
 
 
 # --- AWS calls --------------------------------------------------------------------------
@@ -303,7 +303,7 @@ def _write(
         "origin": _origin.get(),
         "actor_id": actor.pk if actor else None,
         "actor_email": getattr(actor, "email", None) if actor else None,
-        "remote_addr": (_actor_var.get() or NOBODY).remote_addr,
+        "remote_addr": _actor_var.get().remote_addr,
         "changes_text": "",
     }
     rows = []
