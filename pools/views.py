@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from awsipam.constants import MAX_POOL_DEPTH
@@ -78,6 +79,7 @@ def scope_detail(request: HttpRequest, scope_id: str) -> HttpResponse:
         "search_cap": tree.SEARCH_CAP,
         "can_create": request.user.has_perm("pools.add_ipampool"),
         "last_read": selectors.scope_last_read(scope),
+        "shown_at": timezone.now(),  # a change found after it is announced on the page
     }
     if query:
         context["nodes"], context["match_count"] = tree.search(scope, query, tree.SEARCH_CAP)

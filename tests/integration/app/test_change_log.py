@@ -226,3 +226,9 @@ def test_pages_hear_of_changes_made_since_they_were_shown(admin_client, private_
     assert "1 change read from AWS" in html
     for hostile in ("\x00", "²", "9" * 5000, "2026-13-45T99:00:00+00:00", "2026-01-01T00:00:00"):
         assert admin_client.get(url, {"after": hostile}).status_code in (200, 400)  # NUL: 400
+
+
+def test_the_tree_polls_for_changes_since_it_was_shown(admin_client, private_scope):
+    html = admin_client.get(f"/scopes/{private_scope.scope_id}/").content.decode()
+    assert 'id="changed-since"' in html
+    assert f"/ipams/{private_scope.ipam.ipam_id}/changes/since/?after=" in html
