@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 from netaddr import IPNetwork
 
 from pools.models import IpamPool, IpamPoolCidr, IpamScope, PoolTag
@@ -76,7 +77,12 @@ class Match:
 
 
 def matches(scope: IpamScope, text: str, limit: int) -> list[Match]:
-    """The first ``limit`` pools of ``scope`` matching ``text``, shallowest first."""
+    """The first ``limit`` pools of ``scope`` matching ``text``, shallowest first.
+
+    Each query starts from what is searched for (the CIDR index, the tag index, the text
+    indexes) and only then narrows to the scope's live pools, so that no database walks the
+    scope's pools to test each one.
+    """
     query = parse(text)
     pools = IpamPool.objects.live().filter(scope=scope)
     found: dict[int, Match] = {}
@@ -87,51 +93,56 @@ def matches(scope: IpamScope, text: str, limit: int) -> list[Match]:
 
     if query.kind in ("address", "cidr"):
         assert query.network is not None
-        cidrs = IpamPoolCidr.objects.holding_space().filter(pool__in=pools)
         label = "contains" if query.kind == "address" else "contains it"
-        rows = (
-            cidrs.filter(cidr__in=[str(n) for n in supernets(query.network)])
-            .order_by("pool__depth", "pool_id")
-            .values_list("pool_id", "pool__depth", "cidr")[:limit]
+        containing = IpamPoolCidr.objects.holding_space().filter(
+            cidr__in=[str(n) for n in supernets(query.network)]
         )
-        for pk, depth, cidr in rows:
+        for pk, depth, cidr in _of_scope(scope, containing):
             found.setdefault(pk, Match(pk, depth, f"{cidr} {label}"))
         if query.kind == "cidr":
-            for pk, depth, cidr in _inside(cidrs, query.network):
+            for pk, depth, cidr in _inside(scope, query.network):
                 found.setdefault(pk, Match(pk, depth, f"{cidr} inside it"))
     elif query.kind == "tag":
-        tags = PoolTag.objects.filter(pool__in=pools, key=query.key)
-        if query.value:
-            tags = tags.filter(value__iexact=query.value)
-        take(_first(tags, "pool_id", "pool__depth", limit))
+        tags = PoolTag.objects.filter(key=query.key)
+        if query.value:  # the value in any case, by an index of (key, lower(value))
+            tags = tags.alias(lowered=Lower("value")).filter(lowered=query.value.lower())
+        take(_first(pools.filter(id__in=tags.values("pool_id")), limit))
     else:
         term = query.text
-        take(
-            _first(
-                pools.filter(
-                    Q(name__icontains=term)
-                    | Q(description__icontains=term)
-                    | Q(pool_id__icontains=term)
-                ),
-                "id",
-                "depth",
-                limit,
-            )
-        )
-        tags = PoolTag.objects.filter(pool__in=pools).filter(
-            Q(value__icontains=term) | Q(key__icontains=term)
-        )
-        take(_first(tags, "pool_id", "pool__depth", limit))
+        named = Q(name__icontains=term) | Q(description__icontains=term)
+        take(_first(pools.filter(named | Q(pool_id__icontains=term)), limit))
+        tags = PoolTag.objects.filter(Q(value__icontains=term) | Q(key__icontains=term))
+        take(_first(pools.filter(id__in=tags.values("pool_id")), limit))
         if ADDRESS_START.fullmatch(term):
-            cidrs = IpamPoolCidr.objects.holding_space().filter(
-                pool__in=pools, cidr__startswith=term
-            )
-            take(_first(cidrs, "pool_id", "pool__depth", limit))
+            cidrs = _starting(IpamPoolCidr.objects.holding_space(), term.lower())
+            take(_first(pools.filter(id__in=cidrs.values("pool_id")), limit))
     return sorted(found.values(), key=lambda m: (m.depth, m.pk))[:limit]
 
 
-def _first(queryset: QuerySet, pk: str, depth: str, limit: int) -> list[tuple[int, int]]:
-    return list(queryset.order_by(depth, pk).values_list(pk, depth).distinct()[:limit])
+def _first(pools: QuerySet, limit: int) -> list[tuple[int, int]]:
+    return list(pools.order_by("depth", "id").values_list("id", "depth")[:limit])
+
+
+def _of_scope(scope: IpamScope, cidrs: QuerySet) -> list[tuple[int, int, IPNetwork]]:
+    """(pool, depth, CIDR) of ``cidrs`` (a few, found by their index) held by live pools of
+    ``scope``: read with their pools' scope and kept here, so the CIDR index leads."""
+    rows = cidrs.values_list(
+        "pool_id", "pool__depth", "cidr", "pool__scope_id", "pool__missing_since"
+    )
+    found = [
+        (pk, depth, cidr)
+        for pk, depth, cidr, scope_pk, missing in rows
+        if scope_pk == scope.pk and missing is None
+    ]
+    return sorted(found, key=lambda row: (row[1], row[0]))
+
+
+def _starting(cidrs: QuerySet, prefix: str) -> QuerySet:
+    """The CIDRs whose text starts with ``prefix``: a LIKE on PostgreSQL (its pattern index),
+    a range in SQLite (whose LIKE ignores case and so no index serves it)."""
+    if connection.vendor == "postgresql":
+        return cidrs.filter(cidr__startswith=prefix)
+    return cidrs.filter(cidr__gte=prefix, cidr__lt=prefix + "\U0010ffff")
 
 
 def supernets(network: IPNetwork) -> list[IPNetwork]:
@@ -139,16 +150,19 @@ def supernets(network: IPNetwork) -> list[IPNetwork]:
     return [network.supernet(length)[0] for length in range(network.prefixlen)] + [network.cidr]
 
 
-def _inside(cidrs: QuerySet, network: IPNetwork) -> list[tuple[int, int, IPNetwork]]:
-    """The pools whose CIDRs lie inside ``network`` (and are smaller than it).
+def _inside(scope: IpamScope, network: IPNetwork) -> list[tuple[int, int, IPNetwork]]:
+    """The pools of ``scope`` whose CIDRs lie inside ``network`` (and are smaller than it).
 
     CIDRs are kept as text, so this reads the CIDRs that can be inside (for IPv4, those that
     start with the network's whole leading octets) and compares them here.
     """
+    cidrs = IpamPoolCidr.objects.holding_space().filter(
+        pool__scope=scope, pool__missing_since__isnull=True
+    )
     if network.version == 4:
         octets = str(network.network).split(".")[: network.prefixlen // 8]
         if octets:
-            cidrs = cidrs.filter(cidr__startswith=".".join(octets) + ".")
+            cidrs = _starting(cidrs, ".".join(octets) + ".")
     else:
         cidrs = cidrs.filter(cidr__contains=":")
     inside = []

@@ -2,8 +2,8 @@
 
 On every database: pool CIDRs by their text (an address searched for is looked up among the
 CIDRs that could contain it), pools by scope and sync time (the newest read from AWS), pools
-in the order the source-pool suggestions list them, and pools by scope and state (the home
-page counts them from this index alone).
+in the order the source-pool suggestions list them, pools by scope and state (the home page
+counts them from this index alone), and tags by key and lower-cased value.
 
 On PostgreSQL only, trigram indexes (``pg_trgm``) make the text searches index-backed:
 Django's ``icontains`` there is ``UPPER(x::text) LIKE UPPER(%s)``, so that expression is
@@ -26,6 +26,8 @@ EVERYWHERE = {
         "pools_ipampool (scope_id, address_family, depth, name, pool_id)"
     ),
     "pools_pool_count_idx": "pools_ipampool (scope_id, missing_since, state)",
+    # key=value searches: the key as written, the value in any case.
+    "pools_tag_key_lower_value_idx": "pools_pooltag (key, lower(value))",
 }
 TRIGRAM = {
     "pools_pool_name_trgm": "pools_ipampool USING gin ((UPPER(name::text)) gin_trgm_ops)",
