@@ -42,7 +42,7 @@ def test_allocate_after_a_preview_then_release(app: App, shot: Any) -> None:
     form.get_by_label("Description").fill("batch VPC")
     form.get_by_role("button", name="Allocate", exact=True).dblclick()
     expect(page.locator(".messages")).to_contain_text("Allocated 10.0.3.0/26")
-    row = page.locator("tr", has_text="batch VPC")
+    row = page.locator("#pool-space tr", has_text="batch VPC")
     expect(row).to_contain_text("10.0.3.0/26")
     assert pool.allocations.count() == 3, "a double click allocates once"
     shot("allocated")
@@ -50,7 +50,7 @@ def test_allocate_after_a_preview_then_release(app: App, shot: Any) -> None:
     row.get_by_text("Release…").click()
     row.get_by_role("button", name="Release 10.0.3.0/26").click()
     expect(page.locator(".messages")).to_contain_text("Released 10.0.3.0/26")
-    expect(page.locator("tr", has_text="batch VPC")).to_have_count(0)
+    expect(page.locator("#pool-space tr", has_text="batch VPC")).to_have_count(0)
     shot("released")
 
 
