@@ -304,6 +304,9 @@ IPAM_SYNC_INTERVAL = float(os.environ.get("IPAM_SYNC_INTERVAL", "900"))
 
 # The change log: django-auditlog's entries, in a model with the IPAM, pool and origin as columns.
 AUDITLOG_LOGENTRY_MODEL = "pools.Change"
+# auditlog's migrations create its own entry table even when the model is swapped; unused, it
+# would still hold a foreign key to the content types (PostgreSQL then refuses to flush them).
+MIGRATION_MODULES = {"auditlog": None}
 
 TASKS = {
     "default": {
