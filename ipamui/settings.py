@@ -11,6 +11,7 @@ production, ``SECRET_KEY`` must be set, and a setting that makes no sense stops 
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from datetime import timedelta
@@ -295,6 +296,27 @@ IPAM_REQUEST_BUDGET = float(os.environ.get("IPAM_REQUEST_BUDGET", "10"))
 # How long the worker follows a pool AWS is still working on, and how often it looks.
 IPAM_FOLLOW_SECONDS = float(os.environ.get("IPAM_FOLLOW_SECONDS", "1800"))
 IPAM_FOLLOW_INTERVAL = float(os.environ.get("IPAM_FOLLOW_INTERVAL", "2"))
+
+
+def _sync_read_rate() -> float:
+    """Calls per second the sync makes of each read action: EC2 refills an account's budget
+    for each non-mutating action (GetIpamPoolCidrs ...) at 20 per second by default, shared by
+    all its clients; the embedded endpoint has no such budget."""
+    text = os.environ.get("IPAM_SYNC_READ_RATE", "20" if IPAM_BACKEND == "aws" else "1000")
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not 0 < rate < math.inf:
+        raise ImproperlyConfigured(
+            f"IPAM_SYNC_READ_RATE={text!r} must be a positive number of calls per second."
+        )
+    return rate
+
+
+IPAM_SYNC_READ_RATE = _sync_read_rate()
+# Concurrent fetches of the sync; 0: as many as keep to IPAM_SYNC_READ_RATE.
+IPAM_SYNC_WORKERS = int(os.environ.get("IPAM_SYNC_WORKERS", "0"))
 
 TASKS = {
     "default": {
