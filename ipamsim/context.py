@@ -76,8 +76,9 @@ class Context:
     def _region_of(self, kind: str, obj: dict[str, Any]) -> str:
         return obj["IpamRegion"] if kind in ("ipam", "scope", "pool") else obj["_region"]
 
-    def regional(self, kind: str):
-        return (o for o in self.store.all(kind) if self._region_of(kind, o) == self.region)
+    def regional(self, kind: str, *, after: int = 0) -> list[dict[str, Any]]:
+        """The objects of ``kind`` in this Region, in creation order (after ``_seq`` ``after``)."""
+        return self.store.select(kind, "region", self.region, after=after)
 
     # --- lifecycle --------------------------------------------------------------------------
 

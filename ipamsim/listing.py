@@ -83,13 +83,24 @@ def decode_token(token: str) -> int:
         raise ApiError("InvalidParameterValue", f"The token '{token}' is invalid.") from None
 
 
+def start(next_token: str | None) -> int:
+    """The ``_seq`` after which the page that ``next_token`` asks for starts (0: the first)."""
+    return decode_token(next_token) if next_token else 0
+
+
+def by_ids(objects: Iterable[dict[str, Any]], after: int) -> list[dict[str, Any]]:
+    """Objects asked for by id, in creation order, from ``after`` on (duplicates once)."""
+    unique = {id(obj): obj for obj in objects}.values()
+    return sorted((o for o in unique if o["_seq"] > after), key=lambda o: o["_seq"])
+
+
 def page(
     items: Iterable[dict[str, Any]],
     max_results: int | None,
     next_token: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of ``items`` (in creation order) and the token of the next, if any."""
-    after = decode_token(next_token) if next_token else 0
+    after = start(next_token)
     chosen = []
     for obj in items:
         if obj["_seq"] <= after:

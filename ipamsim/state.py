@@ -23,16 +23,21 @@ def operating_regions(ipam: Obj) -> list[str]:
     return [region["RegionName"] for region in ipam["OperatingRegions"]]
 
 
-def live_pools(ctx: Context) -> list[Obj]:
-    return [p for p in ctx.store.all("pool") if p["State"] not in DELETED_STATES]
+def live(objects: list[Obj]) -> list[Obj]:
+    return [o for o in objects if o["State"] not in DELETED_STATES]
+
+
+def ipam_pools(ctx: Context, ipam: Obj) -> list[Obj]:
+    """The IPAM's pools not deleted, in creation order."""
+    return live(ctx.store.select("pool", "ipam_arn", ipam["IpamArn"]))
 
 
 def children(ctx: Context, pool: Obj) -> list[Obj]:
-    return [p for p in live_pools(ctx) if p.get("SourceIpamPoolId") == pool["IpamPoolId"]]
+    return live(ctx.store.select("pool", "source", pool["IpamPoolId"]))
 
 
 def pool_cidrs(ctx: Context, pool: Obj) -> list[Obj]:
-    return [c for c in ctx.store.all("cidr") if c["_pool"] == pool["IpamPoolId"]]
+    return ctx.store.select("cidr", "pool", pool["IpamPoolId"])
 
 
 def live_cidrs(ctx: Context, pool: Obj) -> list[Obj]:
@@ -41,23 +46,21 @@ def live_cidrs(ctx: Context, pool: Obj) -> list[Obj]:
 
 
 def pool_allocations(ctx: Context, pool: Obj) -> list[Obj]:
-    return [a for a in ctx.store.all("allocation") if a["_pool"] == pool["IpamPoolId"]]
+    return ctx.store.select("allocation", "pool", pool["IpamPoolId"])
 
 
-def pool_counts(ctx: Context) -> dict[str, int]:
-    """Pools not deleted, by scope id."""
-    counts: dict[str, int] = {}
-    for pool in live_pools(ctx):
-        counts[pool["_scope"]] = counts.get(pool["_scope"], 0) + 1
-    return counts
+def pool_count(ctx: Context, scope_id: str) -> int:
+    """The scope's pools not deleted."""
+    return ctx.store.count("pool", "live_in_scope", scope_id)
+
+
+def ipam_scopes(ctx: Context, ipam: Obj) -> list[Obj]:
+    """The IPAM's scopes not deleted, in creation order."""
+    return live(ctx.store.select("scope", "ipam", ipam["IpamId"]))
 
 
 def scope_count(ctx: Context, ipam: Obj) -> int:
-    return sum(
-        1
-        for s in ctx.store.all("scope")
-        if s["_ipam"] == ipam["IpamId"] and s["State"] not in DELETED_STATES
-    )
+    return len(ipam_scopes(ctx, ipam))
 
 
 # --- facts for the rules ------------------------------------------------------------------
@@ -106,33 +109,27 @@ def scope_facts(ctx: Context, scope: Obj, *, with_top_level: bool = False) -> Sc
     ipam = ctx.store.get("ipam", scope["_ipam"])
     top_level: tuple[tuple[str, IPNetwork], ...] = ()
     if with_top_level:
-        tops = {
-            p["IpamPoolId"]
-            for p in ctx.store.all("pool")
-            if p["_scope"] == scope["IpamScopeId"] and "SourceIpamPoolId" not in p
-        }
-        top_level = tuple(
-            (c["_pool"], IPNetwork(c["Cidr"]))
-            for c in ctx.store.all("cidr")
-            if c["_pool"] in tops and c["State"] in LIVE_CIDR_STATES and "Cidr" in c
-        )
+        cidrs = [
+            c
+            for top in ctx.store.select("pool", "top_of_scope", scope["IpamScopeId"])
+            for c in pool_cidrs(ctx, top)
+            if c["State"] in LIVE_CIDR_STATES and "Cidr" in c
+        ]
+        cidrs.sort(key=lambda c: c["_seq"])  # in creation order
+        top_level = tuple((c["_pool"], IPNetwork(c["Cidr"])) for c in cidrs)
     return ScopeFacts(
         scope_id=scope["IpamScopeId"],
         scope_type=scope["IpamScopeType"],
         operating_regions=tuple(operating_regions(ipam)) if ipam else (),
         is_default=scope["IsDefault"],
-        pool_count=pool_counts(ctx).get(scope["IpamScopeId"], 0),
+        pool_count=pool_count(ctx, scope["IpamScopeId"]),
         top_level_cidrs=top_level,
     )
 
 
 def ipam_facts(ctx: Context, ipam: Obj) -> IpamFacts:
-    pools = [p for p in live_pools(ctx) if p["IpamArn"] == ipam["IpamArn"]]
-    custom = sum(
-        1
-        for s in ctx.store.all("scope")
-        if s["_ipam"] == ipam["IpamId"] and not s["IsDefault"] and s["State"] not in DELETED_STATES
-    )
+    pools = ipam_pools(ctx, ipam)
+    custom = sum(1 for s in ipam_scopes(ctx, ipam) if not s["IsDefault"])
     return IpamFacts(
         ipam_id=ipam["IpamId"],
         home_region=ipam["IpamRegion"],

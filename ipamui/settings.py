@@ -11,6 +11,7 @@ production, ``SECRET_KEY`` must be set, and a setting that makes no sense stops 
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from datetime import timedelta
@@ -307,6 +308,27 @@ AUDITLOG_LOGENTRY_MODEL = "pools.Change"
 # auditlog's migrations create its own entry table even when the model is swapped; unused, it
 # would still hold a foreign key to the content types (PostgreSQL then refuses to flush them).
 MIGRATION_MODULES = {"auditlog": None}
+
+
+def _sync_read_rate() -> float:
+    """Calls per second the sync makes of each read action: EC2 refills an account's budget
+    for each non-mutating action (GetIpamPoolCidrs ...) at 20 per second by default, shared by
+    all its clients; the embedded endpoint has no such budget."""
+    text = os.environ.get("IPAM_SYNC_READ_RATE", "20" if IPAM_BACKEND == "aws" else "1000")
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not 0 < rate < math.inf:
+        raise ImproperlyConfigured(
+            f"IPAM_SYNC_READ_RATE={text!r} must be a positive number of calls per second."
+        )
+    return rate
+
+
+IPAM_SYNC_READ_RATE = _sync_read_rate()
+# Concurrent fetches of the sync; 0: as many as keep to IPAM_SYNC_READ_RATE.
+IPAM_SYNC_WORKERS = int(os.environ.get("IPAM_SYNC_WORKERS", "0"))
 
 TASKS = {
     "default": {

@@ -67,16 +67,11 @@ def create_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("DescribeIpams")
 def describe_ipams(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ids = params.get("IpamIds")
-    for ipam_id in ids or []:
-        ctx.find("ipam", ipam_id)
+    asked = [ctx.find("ipam", ipam_id) for ipam_id in params.get("IpamIds") or []]
     filters = listing.compile_filters(params.get("Filters"), IPAM_FILTERS)
-    wanted = set(ids or [])
-    items = (
-        o
-        for o in ctx.regional("ipam")
-        if (not wanted or o["IpamId"] in wanted) and listing.matches(o, filters)
-    )
+    after = listing.start(params.get("NextToken"))
+    candidates = listing.by_ids(asked, after) if asked else ctx.regional("ipam", after=after)
+    items = (o for o in candidates if listing.matches(o, filters))
     found, token = listing.page(items, params.get("MaxResults"), params.get("NextToken"))
     return {"Ipams": [_with_scope_count(ctx, o) for o in found], "NextToken": token}
 
@@ -104,13 +99,12 @@ def modify_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def delete_ipam(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     ipam = ctx.find("ipam", params["IpamId"], include_deleted=False)
     ctx.refuse(rules.check_delete_ipam(params, ipam=state.ipam_facts(ctx, ipam)))
-    for pool in state.live_pools(ctx):
-        if pool["IpamArn"] == ipam["IpamArn"] and pool["State"] not in DELETED_STATES:
+    for pool in state.ipam_pools(ctx, ipam):
+        if pool["State"] not in DELETED_STATES:  # not deleted with a pool before it
             state.delete_pool_tree(ctx, pool)
-    for scope in ctx.store.all("scope"):
-        if scope["_ipam"] == ipam["IpamId"] and scope["State"] not in DELETED_STATES:
-            ctx.schedule("scope", scope, PoolState.DELETE_IN_PROGRESS, PoolState.DELETE_COMPLETE)
-            ctx.store.touch("scope", scope["IpamScopeId"])
+    for scope in state.ipam_scopes(ctx, ipam):
+        ctx.schedule("scope", scope, PoolState.DELETE_IN_PROGRESS, PoolState.DELETE_COMPLETE)
+        ctx.store.touch("scope", scope["IpamScopeId"])
     ctx.schedule("ipam", ipam, PoolState.DELETE_IN_PROGRESS, PoolState.DELETE_COMPLETE)
     ctx.store.touch("ipam", ipam["IpamId"])
     return {"Ipam": ipam}

@@ -101,16 +101,11 @@ def create_ipam_pool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("DescribeIpamPools")
 def describe_ipam_pools(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ids = params.get("IpamPoolIds")
-    for pool_id in ids or []:
-        ctx.find("pool", pool_id)
+    asked = [ctx.find("pool", pool_id) for pool_id in params.get("IpamPoolIds") or []]
     filters = listing.compile_filters(params.get("Filters"), POOL_FILTERS)
-    wanted = set(ids or [])
-    items = (
-        o
-        for o in ctx.regional("pool")
-        if (not wanted or o["IpamPoolId"] in wanted) and listing.matches(o, filters)
-    )
+    after = listing.start(params.get("NextToken"))
+    candidates = listing.by_ids(asked, after) if asked else ctx.regional("pool", after=after)
+    items = (o for o in candidates if listing.matches(o, filters))
     found, token = listing.page(items, params.get("MaxResults"), params.get("NextToken"))
     return {"IpamPools": found, "NextToken": token}
 

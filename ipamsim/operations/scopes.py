@@ -45,27 +45,19 @@ def create_ipam_scope(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return {"IpamScope": scope}
 
 
-def with_pool_count(ctx: Context, scope: dict[str, Any], counts: dict[str, int] | None = None):
-    if counts is None:
-        counts = state.pool_counts(ctx)
-    return scope | {"PoolCount": counts.get(scope["IpamScopeId"], 0)}
+def with_pool_count(ctx: Context, scope: dict[str, Any]) -> dict[str, Any]:
+    return scope | {"PoolCount": state.pool_count(ctx, scope["IpamScopeId"])}
 
 
 @operation("DescribeIpamScopes")
 def describe_ipam_scopes(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ids = params.get("IpamScopeIds")
-    for scope_id in ids or []:
-        ctx.find("scope", scope_id)
+    asked = [ctx.find("scope", scope_id) for scope_id in params.get("IpamScopeIds") or []]
     filters = listing.compile_filters(params.get("Filters"), SCOPE_FILTERS)
-    wanted = set(ids or [])
-    items = (
-        o
-        for o in ctx.regional("scope")
-        if (not wanted or o["IpamScopeId"] in wanted) and listing.matches(o, filters)
-    )
+    after = listing.start(params.get("NextToken"))
+    candidates = listing.by_ids(asked, after) if asked else ctx.regional("scope", after=after)
+    items = (o for o in candidates if listing.matches(o, filters))
     found, token = listing.page(items, params.get("MaxResults"), params.get("NextToken"))
-    counts = state.pool_counts(ctx)
-    return {"IpamScopes": [with_pool_count(ctx, s, counts) for s in found], "NextToken": token}
+    return {"IpamScopes": [with_pool_count(ctx, s) for s in found], "NextToken": token}
 
 
 @operation("DeleteIpamScope")
