@@ -64,7 +64,7 @@ def assert_space_mirrored(sim) -> None:
 
 
 def test_every_call_takes_a_token_of_its_actions_bucket(sim, settings, sent, budget):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
     settings.IPAM_SYNC_READ_RATE = 4
 
     sync_all()
@@ -82,7 +82,7 @@ def test_every_call_takes_a_token_of_its_actions_bucket(sim, settings, sent, bud
 
 
 def test_a_sync_the_endpoint_throttles_still_imports_every_pools_space(sim, budget, sent):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
     build_hierarchy(sim, 120)
     sim.faults.update({"throttle_rate": 0.5})  # half the requests: 503 RequestLimitExceeded
     out = StringIO()
@@ -99,7 +99,7 @@ def test_a_sync_the_endpoint_throttles_still_imports_every_pools_space(sim, budg
 
 
 def test_a_throttle_without_end_fails_the_sync_after_its_rounds(sim, budget):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
     sync_all()
     sim.faults.update({"throttle_rate": 1.0})
 
@@ -111,7 +111,7 @@ def test_a_throttle_without_end_fails_the_sync_after_its_rounds(sim, budget):
 
 
 def test_a_failed_fetch_stops_the_sync_and_says_why(sim):
-    seed_demo(sim)
+    seed_demo(sim, showcase=False)
     sim.faults.update({"deny_actions": {"GetIpamPoolAllocations"}})
 
     with pytest.raises(AwsNotAuthorised):
