@@ -1,12 +1,17 @@
-"""Login for every page, as Django's ``LoginRequiredMiddleware`` does it; no NUL in a query."""
+"""Login for every page, as Django's ``LoginRequiredMiddleware`` does it; no NUL in a query; the
+request's user on what it changes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
+
+from ipamui.proxy import client_ip
+from pools import changelog
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -38,3 +43,20 @@ class RefuseNulInQueryMiddleware:
                 content_type="text/plain; charset=utf-8",
             )
         return self.get_response(request)
+
+
+class ChangeActorMiddleware:
+    """The request's logged-in user, and the client's address, go on what it changes in the
+    change log (:func:`pools.changelog.acting`).
+
+    Not django-auditlog's own middleware: that one leaves its actor set after the request, so
+    work done later in the same thread (a task run in process, a test) would be put on that
+    user.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with changelog.acting(getattr(request, "user", None), client_ip(request)):
+            return self.get_response(request)

@@ -131,7 +131,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "ipamui.middleware.LoginRequiredMiddleware",
     # The logged-in user becomes the actor of the change log's entries.
-    "pools.changelog.ActorMiddleware",
+    "ipamui.middleware.ChangeActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -9,7 +9,8 @@ Two records, shown together:
   signals auditlog listens to, so it hands each batch's changes to :func:`record_rows` and
   :func:`record_removed`, which write the entries in one statement.
 
-Who: the request's user (:class:`ActorMiddleware`), and where from:
+Who: the request's user (:func:`acting`, from ``ipamui.middleware.ChangeActorMiddleware``),
+and where from:
 :data:`origin`, the app by default, the task worker or "outside ipamui" (a sync) when they say so.
 """
 
@@ -26,10 +27,9 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
-from django.db import DatabaseError, models
+from django.db import DatabaseError, models, transaction
 from django.db.models import Q, QuerySet
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from netaddr import IPNetwork
 
@@ -71,27 +71,16 @@ NOBODY = Actor(None)
 _actor_var: ContextVar[Actor] = ContextVar("change_actor", default=NOBODY)
 
 
-class ActorMiddleware:
-    """The request's logged-in user (and address) becomes the actor of what it changes.
-
-    Not auditlog's own middleware: that one leaves its actor set after the request, so work
-    done later in the same thread (a task run in process, a test) would be put on that user.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        actor = Actor(
-            user if getattr(user, "is_authenticated", False) else None,
-            request.META.get("REMOTE_ADDR") or None,
-        )
-        token = _actor_var.set(actor)
-        try:
-            return self.get_response(request)
-        finally:
-            _actor_var.reset(token)
+@contextmanager
+def acting(user: Any, remote_addr: str | None = None) -> Iterator[None]:
+    """What is changed inside is put on ``user`` (logged in, or None) and the address."""
+    token = _actor_var.set(
+        Actor(user if getattr(user, "is_authenticated", False) else None, remote_addr)
+    )
+    try:
+        yield
+    finally:
+        _actor_var.reset(token)
 
 
 def _actor() -> Any:
@@ -154,20 +143,21 @@ def record_call(
         return
     pool_id = _call_pool_id(params, response)
     try:
-        AwsCall.objects.create(
-            user=_actor(),
-            origin=_origin.get(),
-            region=region,
-            action=action,
-            parameters=_jsonable(params),
-            outcome=outcome_of(error),
-            error_code=error.code if error else "",
-            error_message=error.message if error else "",
-            request_id=request_id[:64],
-            duration_ms=round(seconds * 1000),
-            ipam_id=_call_ipam_pk(params, pool_id),
-            pool_aws_id=pool_id[:64],
-        )
+        with transaction.atomic():  # a savepoint: a failure here leaves the caller's intact
+            AwsCall.objects.create(
+                user=_actor(),
+                origin=_origin.get(),
+                region=region,
+                action=action,
+                parameters=_jsonable(params),
+                outcome=outcome_of(error),
+                error_code=error.code if error else "",
+                error_message=error.message if error else "",
+                request_id=request_id[:64],
+                duration_ms=round(seconds * 1000),
+                ipam_id=_call_ipam_pk(params, pool_id),
+                pool_aws_id=pool_id[:64],
+            )
     except DatabaseError:
         log.exception("Could not record %s in the change log", action)
 
@@ -347,7 +337,12 @@ class Cursor:
     def parse(cls, text: str) -> Cursor | None:
         """The cursor in a URL, or None for anything else (hostile text included)."""
         parts = text.split("~")
-        if len(parts) != 3 or len(text) > 64 or not parts[1].isdigit() or not parts[2].isdigit():
+        numbers = parts[1:]
+        if (
+            len(parts) != 3
+            or len(text) > 64
+            or not all(n.isascii() and n.isdigit() for n in numbers)
+        ):
             return None
         at, rank, pk = parse_time(parts[0]), int(parts[1]), int(parts[2])
         if at is None or rank not in (0, 1) or not 0 < pk < 2**63:
@@ -361,7 +356,8 @@ def parse_time(text: str) -> datetime.datetime | None:
         return None
     try:
         at = datetime.datetime.fromisoformat(text)
-    except ValueError:
+        at.astimezone(datetime.UTC)  # 0001-01-01T00:00:00+14:00 has no time in UTC
+    except (ValueError, OverflowError):
         return None
     return at if at.tzinfo is not None else None
 

@@ -477,6 +477,13 @@ class ScheduledSync(models.Model):
 
     class Meta:
         ordering = ["-run_after", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region"],
+                condition=Q(started_at__isnull=True),
+                name="one_waiting_sync_per_region",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"sync of {self.region} after {self.run_after:%Y-%m-%d %H:%M}"

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pools import changelog, selectors, services
@@ -110,21 +110,28 @@ def sync_region() -> dict[str, Any]:
 def schedule_sync() -> ScheduledSync | None:
     """Queue the next periodic sync, ``IPAM_SYNC_INTERVAL`` from now, unless one is waiting
     (``ipam_sync --schedule`` at start-up, and each run for the next); None when the periodic
-    sync is off or the task backend cannot run a task later."""
+    sync is off or the task backend cannot run a task later.
+
+    The row and its task are written in one transaction (the task queue is in the database),
+    and a partial unique index keeps one waiting row per Region, whoever asks at once.
+    """
     interval = settings.IPAM_SYNC_INTERVAL
     if interval <= 0 or not task_backends[periodic_sync.backend].supports_defer:
         return None
-    with transaction.atomic():
-        waiting = ScheduledSync.objects.select_for_update().filter(
-            region=settings.IPAM_REGION, started_at__isnull=True
-        )
-        if current := waiting.first():
-            return current
-        run = ScheduledSync.objects.create(
-            region=settings.IPAM_REGION, run_after=timezone.now() + timedelta(seconds=interval)
-        )
-    result = periodic_sync.using(run_after=run.run_after).enqueue(run.pk)
-    ScheduledSync.objects.filter(pk=run.pk).update(task_id=str(result.id))
+    waiting = ScheduledSync.objects.filter(region=settings.IPAM_REGION, started_at__isnull=True)
+    if current := waiting.first():
+        return current
+    try:
+        with transaction.atomic():
+            run = ScheduledSync.objects.create(
+                region=settings.IPAM_REGION,
+                run_after=timezone.now() + timedelta(seconds=interval),
+            )
+            result = periodic_sync.using(run_after=run.run_after).enqueue(run.pk)
+            run.task_id = str(result.id)
+            run.save(update_fields=["task_id"])
+    except IntegrityError:  # another process queued it first
+        return waiting.first()
     return run
 
 
@@ -143,8 +150,12 @@ def periodic_sync(run_pk: int) -> dict[str, Any]:
             lines = sync_all().lines()
     except AwsError as err:  # AWS unreachable or refusing: the next run tries again
         error = err.message
-    ScheduledSync.objects.filter(pk=run_pk).update(
-        finished_at=timezone.now(), report=lines, error=error
-    )
-    schedule_sync()
+    except Exception as err:  # recorded and raised; the next run is queued all the same
+        error = f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        ScheduledSync.objects.filter(pk=run_pk).update(
+            finished_at=timezone.now(), report=lines, error=error
+        )
+        schedule_sync()
     return {"lines": lines, "error": error}

@@ -189,6 +189,8 @@ def test_entries_at_the_same_instant_are_neither_lost_nor_repeated(private_scope
         {"kind": "9" * 5000},
         {"before": "2026-01-01T00:00:00+00:00~1~" + "9" * 5000},
         {"before": "garbage"},
+        {"before": "2024-01-01T00:00:00+00:00~²~1"},
+        {"before": "0001-01-01T00:00:00+14:00~1~1"},
     ],
 )
 def test_hostile_filters_get_a_message_not_a_5xx(admin_client, private_scope, query):
@@ -224,7 +226,10 @@ def test_pages_hear_of_changes_made_since_they_were_shown(admin_client, private_
 
     html = admin_client.get(url, {"after": shown}).content.decode()
     assert "1 change read from AWS" in html
-    for hostile in ("\x00", "²", "9" * 5000, "2026-13-45T99:00:00+00:00", "2026-01-01T00:00:00"):
+    for hostile in (
+        *("\x00", "²", "9" * 5000, "2026-13-45T99:00:00+00:00", "2026-01-01T00:00:00"),
+        *("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"),
+    ):
         assert admin_client.get(url, {"after": hostile}).status_code in (200, 400)  # NUL: 400
 
 

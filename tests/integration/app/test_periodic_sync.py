@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from pools import tasks
 from pools.models import Change, IpamPool, Origin, ScheduledSync
@@ -72,3 +74,25 @@ def test_off_when_the_interval_is_zero(settings, demo):
     settings.IPAM_SYNC_INTERVAL = 0
     assert tasks.schedule_sync() is None
     assert not ScheduledSync.objects.exists()
+
+
+@pytest.mark.usefixtures("every_minute")
+def test_the_database_keeps_one_waiting_run_per_region(demo):
+    tasks.schedule_sync()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ScheduledSync.objects.create(region="us-east-1", run_after=timezone.now())
+
+
+@pytest.mark.usefixtures("every_minute")
+def test_a_run_that_breaks_still_queues_the_next(demo, monkeypatch):
+    run = tasks.schedule_sync()
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(tasks, "sync_all", broken)
+    with pytest.raises(RuntimeError):
+        tasks.periodic_sync.call(run.pk)
+    run.refresh_from_db()
+    assert run.error == "RuntimeError: a bug"
+    assert ScheduledSync.objects.filter(started_at__isnull=True).exists()
