@@ -320,23 +320,6 @@ class IpamPoolAllocationAdmin(MirrorAdmin):
     list_select_related = ["pool"]
 
 
-@admin.register(PoolCreation)
-class PoolCreationAdmin(admin.ModelAdmin):
-    list_display = ["client_token", "status", "pool", "error_code", "created_by", "created_at"]
-    list_filter = ["status"]
-    search_fields = ["client_token", "pool__pool_id", "error_code"]
-    list_select_related = ["pool", "created_by"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a client token kept is what makes a retried submission safe
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
     """A record of what happened: nothing is added, changed or deleted here."""
 
@@ -348,6 +331,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(PoolCreation)
+class PoolCreationAdmin(ReadOnlyAdmin):
+    """Kept as it is: a client token kept is what makes a retried submission safe."""
+
+    list_display = ["client_token", "status", "pool", "error_code", "created_by", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["client_token", "pool__pool_id", "error_code"]
+    list_select_related = ["pool", "created_by"]
 
 
 @admin.register(AwsCall)

@@ -25,6 +25,7 @@ from pools.forms import (
     netmask_field,
 )
 from pools.models import IpamPool
+from pools.services import tag_list
 
 # ModifyIpamPool member -> the edit form's field (the tag members: the rows' own errors).
 EDIT_FIELDS = {
@@ -40,10 +41,6 @@ TAG_MEMBERS = ("AddAllocationResourceTags", "RemoveAllocationResourceTags", "Tag
 
 def _tag_rows(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": key, "value": value} for key, value in tags.items()]
-
-
-def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
 class _PoolForm(forms.Form):
@@ -200,9 +197,9 @@ class PoolEditForm(_PoolForm):
         removed = {k: v for k, v in before.items() if after.get(k) != v}
         added = {k: v for k, v in after.items() if before.get(k) != v}
         if removed:
-            out["RemoveAllocationResourceTags"] = _tag_list(removed)
+            out["RemoveAllocationResourceTags"] = tag_list(removed)
         if added:
-            out["AddAllocationResourceTags"] = _tag_list(added)
+            out["AddAllocationResourceTags"] = tag_list(added)
         return out
 
 
@@ -222,7 +219,7 @@ class PoolTagsForm(_PoolForm):
         added = {k: v for k, v in after.items() if before.get(k) != v}
         removed = [k for k in before if k not in after]
         resources = [self.pool.pool_id]
-        create = {"Resources": resources, "Tags": _tag_list(added)} if added else None
+        create = {"Resources": resources, "Tags": tag_list(added)} if added else None
         delete = None
         if removed:
             delete = {"Resources": resources, "Tags": [{"Key": k} for k in removed]}

@@ -83,15 +83,16 @@ class PoolSpec:
         }
         params.update({k: v for k, v in optional.items() if v is not None})
         if self.allocation_resource_tags:
-            params["AllocationResourceTags"] = _tag_list(self.allocation_resource_tags)
+            params["AllocationResourceTags"] = tag_list(self.allocation_resource_tags)
         if self.tags:
             params["TagSpecifications"] = [
-                {"ResourceType": "ipam-pool", "Tags": _tag_list(self.tags)}
+                {"ResourceType": "ipam-pool", "Tags": tag_list(self.tags)}
             ]
         return params
 
 
-def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Tags as AWS takes them: ``[{"Key": ..., "Value": ...}]``."""
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
@@ -499,7 +500,7 @@ def pool_set_tags(*, pool: IpamPool, tags: dict[str, str]) -> IpamPool:
     done = False
     try:
         if added:
-            call_aws(client.create_tags, Resources=[pool.pool_id], Tags=_tag_list(added))
+            call_aws(client.create_tags, Resources=[pool.pool_id], Tags=tag_list(added))
             done = True
         if removed:
             call_aws(
