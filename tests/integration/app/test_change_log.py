@@ -75,6 +75,10 @@ def test_the_worker_follow_up_is_logged_as_the_worker(private_scope, worker, sim
     assert changed.changes["state"] == ["create-in-progress", "create-complete"]
 
 
+def test_a_first_sync_logs_no_row_by_row_and_later_ones_log_what_changed(private_scope, sim):
+    assert not Change.objects.exists()  # the demo's first sync: every row's first_seen_at
+
+
 def test_a_sync_logs_what_changed_outside_the_app(private_scope, sim):
     pool = IpamPool.objects.get(name="corporate")
     sim.call("ModifyIpamPool", IpamPoolId=pool.pool_id, Description="edited in the console")
@@ -153,9 +157,9 @@ def test_the_ipam_list_filters_and_pages(
         query = response.context["next_query"]
     assert len(seen) == 120
 
-    only_outside = admin_client.get(url, {"origin": "imported"}).context["entries"]
-    assert only_outside
-    assert all(e.item.origin == "imported" for e in only_outside)
+    only_app = admin_client.get(url, {"origin": "app"}).context["entries"]
+    assert only_app
+    assert all(e.item.origin == "app" for e in only_app)
 
 
 def test_entries_at_the_same_instant_are_neither_lost_nor_repeated(private_scope):
