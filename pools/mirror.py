@@ -399,6 +399,8 @@ def forget_pools(pks: Iterable[int]) -> int:
     allocations, and their space in their source pools: marked gone, so no tree, map, count or
     free-space check sees them, and their space is free at once. Returns the pools marked."""
     pks = set(pks)
+    if not pks:
+        return 0
     level = pks
     while level:  # a level of descendants per query; depth is at most 10
         level = set(
