@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import math
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from http.client import HTTPConnection
@@ -186,6 +187,28 @@ def django_child(module: str, payload: dict[str, Any]) -> dict[str, Any]:
         if done.returncode != 0:
             raise RuntimeError(f"{module} failed:\n{done.stderr}")
         return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def child_main(child: Callable[[Any], dict[str, Any]], sizes: Callable[..., Any]) -> None:
+    """The ``--child`` entry point of a benchmark module that :func:`django_child` starts:
+    ``child(sizes(**payload))``, printed as one line of JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", required=True, help="the sizes, as JSON")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    print(json.dumps(child(sizes(**json.loads(args.child)))))
+
+
+def take_turns(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, dict[str, Any]]:
+    """Time each call ``rounds`` times, the calls taking turns (a, b, c, a, b, c, ...) so that
+    a change in the machine's load weighs on all of them alike; their :class:`Stats`."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            begun = time.perf_counter()
+            call()
+            samples[name].append(time.perf_counter() - begun)
+    return {name: asdict(Stats.of(values)) for name, values in samples.items()}
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -20,14 +20,11 @@ warm-up requests, and take turns so that the machine's load weighs on all alike:
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
-from bench.harness import ROOT, Stats, Suite, django_child
+from bench.harness import Stats, Suite, child_main, django_child, take_turns
 
 RATIO_TARGET = 1.5
 
@@ -129,32 +126,17 @@ def _child(sizes: Sizes) -> dict[str, Any]:
             response = client.get(url)
         queries[name] = len(captured.captured_queries)
         sizes_out[name] = len(response.content)
-    samples: dict[str, list[float]] = {name: [] for name in targets}
-    samples["summary_large"] = []
     top_large = IpamPool.objects.get(pk=tops["top_large"].pk)
-    for _ in range(sizes.requests):
-        for name, url in targets.items():
-            begun = time.perf_counter()
-            client.get(url)
-            samples[name].append(time.perf_counter() - begun)
-        begun = time.perf_counter()
-        delete_summary(top_large)
-        samples["summary_large"].append(time.perf_counter() - begun)
+    calls = {name: partial(client.get, url) for name, url in targets.items()}
+    calls["summary_large"] = partial(delete_summary, top_large)
+    timings = take_turns(calls, sizes.requests)
     return {
-        "timings": {name: asdict(Stats.of(values)) for name, values in samples.items()},
+        "timings": timings,
         "queries": queries,
         "response_bytes": sizes_out,
         "descendants": {name: delete_summary(pool).pool_count for name, pool in tops.items()},
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--child", required=True, help="the sizes, as JSON")
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    print(json.dumps(_child(Sizes(**json.loads(args.child)))))
-
-
 if __name__ == "__main__":
-    main()
+    child_main(_child, Sizes)

@@ -25,14 +25,12 @@ machine's load weighs on all alike. Measured:
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
-from bench.harness import ROOT, Stats, Suite, django_child
+from bench.harness import Stats, Suite, child_main, django_child, take_turns
 
 RATIO_TARGET = 1.5
 
@@ -178,14 +176,9 @@ def _child(sizes: Sizes) -> dict[str, Any]:
         compressed = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
         assert compressed.get("Content-Encoding") == "gzip", url
         gzipped[name] = len(compressed.content)
-    samples: dict[str, list[float]] = {name: [] for name in targets}
-    for _ in range(sizes.requests):
-        for name, url in targets.items():
-            begun = time.perf_counter()
-            client.get(url)
-            samples[name].append(time.perf_counter() - begun)
+    calls = {name: partial(client.get, url) for name, url in targets.items()}
     return {
-        "timings": {name: asdict(Stats.of(values)) for name, values in samples.items()},
+        "timings": take_turns(calls, sizes.requests),
         "queries": queries,
         "bytes": sent,
         "gzip_bytes": gzipped,
@@ -193,13 +186,5 @@ def _child(sizes: Sizes) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--child", required=True, help="the sizes, as JSON")
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    print(json.dumps(_child(Sizes(**json.loads(args.child)))))
-
-
 if __name__ == "__main__":
-    main()
+    child_main(_child, Sizes)

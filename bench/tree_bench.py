@@ -38,7 +38,6 @@ template rendering), after a few untimed warm-up requests. How each number is ta
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import secrets
@@ -47,11 +46,12 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.harness import Stats, Suite
+from bench.harness import Stats, Suite, child_main, take_turns
 
 RATIO_TARGET = 1.5
 EXPAND_TARGET_MS = 150.0
@@ -221,13 +221,8 @@ def _child(sizes: Sizes) -> dict[str, Any]:
         queries[name] = len(captured.captured_queries)
         sizes_out[name] = len(response.content)
     # The two scope pages take turns, so that a change in the machine's load hits both alike.
-    samples: dict[str, list[float]] = {name: [] for name in targets}
-    for _ in range(sizes.requests):
-        for name, (url, headers, data) in targets.items():
-            begun = time.perf_counter()
-            request(url, headers, data)
-            samples[name].append(time.perf_counter() - begun)
-    timings = {name: asdict(Stats.of(values)) for name, values in samples.items()}
+    calls = {name: partial(request, *target) for name, target in targets.items()}
+    timings = take_turns(calls, sizes.requests)
     return {
         "timings": timings,
         "queries": queries,
@@ -236,13 +231,5 @@ def _child(sizes: Sizes) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--child", required=True, help="the sizes, as JSON")
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    print(json.dumps(_child(Sizes(**json.loads(args.child)))))
-
-
 if __name__ == "__main__":
-    main()
+    child_main(_child, Sizes)
