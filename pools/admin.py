@@ -31,6 +31,7 @@ from pools.models import (
     PoolCreation,
     by_address,
 )
+from pools.selectors import pool_ancestors
 
 
 def tags_html(tags: dict[str, str]) -> str:
@@ -265,7 +266,7 @@ class IpamPoolAdmin(MirrorAdmin):
         return format_html(
             '<a href="{}{}#node-{}">Show {} in its scope\'s tree</a>',
             url,
-            tree.tree_url(tree.ancestors(obj)),
+            tree.tree_url(a if isinstance(a, str) else a.pool_id for a in pool_ancestors(obj)),
             obj.pool_id,
             obj.pool_id,
         )

@@ -322,14 +322,3 @@ def tree_url(open_ids: Iterable[str]) -> str:
     """The query string of a tree page with these pools open."""
     ids = sorted(set(open_ids))
     return f"?open={quote_plus(','.join(ids), safe=',')}" if ids else "?"
-
-
-def ancestors(pool: IpamPool) -> list[str]:
-    """The ids of a pool's ancestors, nearest last (at most nine queries: depth is capped)."""
-    chain: list[str] = []
-    parent_id = pool.source_pool_id
-    while parent_id is not None:
-        parent = IpamPool.objects.only("pool_id", "source_pool_id").get(id=parent_id)
-        chain.insert(0, parent.pool_id)
-        parent_id = parent.source_pool_id
-    return chain
