@@ -361,3 +361,10 @@ def test_client_token_records_cannot_be_deleted(admin_client, creation):
     assert admin_client.get(url).status_code == 403
     assert admin_client.post(url, {"post": "yes"}).status_code == 403
     assert PoolCreation.objects.filter(pk=creation.pk).exists()
+
+
+def test_a_pools_tree_link_opens_its_ancestors(admin_client, demo):
+    pool = IpamPool.objects.get(name="us-east-1-prod")
+    html = admin_client.get(f"/admin/pools/ipampool/{pool.pk}/change/").content.decode()
+    ancestors = sorted([pool.source_pool.pool_id, pool.source_pool.source_pool.pool_id])
+    assert f"?open={','.join(ancestors)}#node-{pool.pool_id}" in html
