@@ -112,6 +112,8 @@ GET_PAGES = [
     ("pool_source_search", []),
     ("ipam_changes", ["ipam"]),
     ("ipam_changed_since", ["ipam"]),
+    ("pool_allocations", ["pool"]),
+    ("pool_edit", ["pool"]),
 ]
 QUERY_KEYS = [
     *("q", "open", "expand", "level", "source", "scope", "cidr", "family", "source_pool"),
