@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "axes",
     "auditlog",
     "pools",
+    "planning",
 ]
 
 MIDDLEWARE = [

@@ -28,6 +28,7 @@ from awsipam.choices import (
     USABLE_POOL_STATES,
 )
 from awsipam.constants import (
+    FAMILY_VERSION,
     MAX_POOL_DEPTH,
     MAX_TAG_KEY_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -487,3 +488,44 @@ class ScheduledSync(models.Model):
 
     def __str__(self) -> str:
         return f"sync of {self.region} after {self.run_after:%Y-%m-%d %H:%M}"
+
+
+class Reservation(models.Model):
+    """A block of address space held outside AWS's pools: by a plan, by an external network
+    (on-premises, another cloud) or excluded from use. Every plan, the creation form and the
+    free-space views see the ledger, so two holders never claim one block.
+
+    A plan's rows are written by the planner each time the plan changes (its unbound nodes'
+    outermost blocks), so this app never needs to know what a plan is.
+    """
+
+    class Kind(models.TextChoices):
+        PLAN = "plan", "held by a plan"
+        EXTERNAL = "external", "external network"
+        EXCLUDED = "excluded", "excluded"
+
+    ipam = models.ForeignKey(Ipam, on_delete=models.CASCADE, related_name="reservations")
+    address_family = models.CharField(max_length=4, choices=AddressFamily.choices)
+    cidr = IPNetworkField("CIDR")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.EXTERNAL)
+    name = models.CharField(max_length=MAX_TAG_VALUE_LENGTH)
+    note = models.TextField(blank=True)
+    plan_id = models.PositiveBigIntegerField(
+        null=True, blank=True, db_index=True, help_text="The plan holding the block, if one."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ipam", "address_family", "cidr"]
+        indexes = [models.Index(fields=["ipam", "address_family"])]
+
+    def __str__(self) -> str:
+        return f"{self.cidr} ({self.name})"
+
+    def clean(self) -> None:
+        version = FAMILY_VERSION.get(self.address_family)
+        if self.cidr is not None and self.cidr.version != version:
+            raise ValidationError({"cidr": f"{self.cidr} is not an {self.address_family} CIDR."})

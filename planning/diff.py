@@ -1,0 +1,3 @@
+"""Placeholder: the diff of a plan against AWS."""
+
+from __future__ import annotations

@@ -1,0 +1,115 @@
+"""Plans: a pool hierarchy designed as a draft, with explicit CIDRs, before AWS has it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from awsipam.constants import MAX_TAG_VALUE_LENGTH
+from planning.spec import Intent, new_key
+from pools.models import AddressFamily, Ipam, IpamPool, IpamScope, IPNetworkField
+
+
+class Plan(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "draft"
+        APPLYING = "applying", "applying"
+        APPLIED = "applied", "applied"
+        ARCHIVED = "archived", "archived"
+
+    ipam = models.ForeignKey(Ipam, on_delete=models.CASCADE, related_name="plans")
+    scope = models.ForeignKey(IpamScope, on_delete=models.CASCADE, related_name="plans")
+    address_family = models.CharField(max_length=4, choices=AddressFamily.choices)
+    name = models.CharField(max_length=MAX_TAG_VALUE_LENGTH)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(default=1, help_text="Goes up with every change.")
+    space = models.JSONField(
+        default=list, blank=True, help_text="CIDRs the top-level nodes are placed in."
+    )
+    parent_pool = models.ForeignKey(
+        IpamPool,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The live pool the plan's top-level nodes take their space from.",
+    )
+    based_on_sync = models.DateTimeField(
+        null=True, blank=True, help_text="When the scope was last read from AWS, at validation."
+    )
+    validated_version = models.PositiveIntegerField(null=True, blank=True)
+    findings = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ipam", "name"], name="plan_name_unique_per_ipam")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for f in self.findings if f.get("severity") == "error")
+
+    @property
+    def warning_count(self) -> int:
+        return sum(1 for f in self.findings if f.get("severity") == "warning")
+
+    @property
+    def is_validated(self) -> bool:
+        return self.validated_version == self.version
+
+
+class PlanNode(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="nodes")
+    key = models.CharField(max_length=32, default=new_key, help_text="Stable across exports.")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    name = models.CharField(max_length=MAX_TAG_VALUE_LENGTH)
+    locale = models.CharField(
+        max_length=64, blank=True, help_text="Blank: the parent's. 'None': no locale."
+    )
+    intent = models.CharField(max_length=8, choices=Intent.CHOICES, default=Intent.LENGTH)
+    prefix_length = models.PositiveSmallIntegerField(null=True, blank=True)
+    need_count = models.PositiveIntegerField(null=True, blank=True)
+    need_length = models.PositiveSmallIntegerField(null=True, blank=True)
+    need_hosts = models.DecimalField(max_digits=40, decimal_places=0, null=True, blank=True)
+    need_growth = models.PositiveSmallIntegerField(default=0, help_text="Percent.")
+    cidr = IPNetworkField("CIDR", blank=True)
+    spare_slots = models.PositiveSmallIntegerField(default=0)
+    min_netmask = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_netmask = models.PositiveSmallIntegerField(null=True, blank=True)
+    default_netmask = models.PositiveSmallIntegerField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    allocation_resource_tags = models.JSONField(default=dict, blank=True)
+    pool = models.ForeignKey(
+        IpamPool, on_delete=models.SET_NULL, null=True, blank=True, related_name="plan_nodes"
+    )
+    pool_aws_id = models.CharField(
+        "pool ID", max_length=64, blank=True, help_text="The AWS pool the node is bound to."
+    )
+
+    class Meta:
+        ordering = ["plan", "name", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="plan_node_key_unique"),
+            models.CheckConstraint(
+                name="plan_node_pinned_has_cidr",
+                condition=~Q(intent=Intent.CIDR) | ~Q(cidr=""),
+            ),
+        ]
+        indexes = [models.Index(fields=["plan", "parent"])]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,36 @@
+"""Fixtures of the planner's integration tests: the demo IPAM, and plans in its private scope."""
+
+from __future__ import annotations
+
+import pytest
+from netaddr import IPNetwork
+
+from planning import services
+from planning.models import Plan
+from planning.spec import NodeSpec
+from pools.models import IpamScope
+
+
+@pytest.fixture
+def private_scope(demo) -> IpamScope:
+    return IpamScope.objects.get(scope_type="private", is_default=True)
+
+
+@pytest.fixture
+def make_plan(private_scope):
+    def make(name: str = "plan", *, space: str = "172.16.0.0/12", nodes=(), **kwargs) -> Plan:
+        return services.plan_create(
+            ipam=private_scope.ipam,
+            scope=private_scope,
+            address_family=kwargs.pop("address_family", "ipv4"),
+            name=name,
+            space=[IPNetwork(space)] if space else [],
+            nodes=nodes,
+            **kwargs,
+        ).plan
+
+    return make
+
+
+def node(key: str, name: str | None = None, parent: str | None = None, **kwargs) -> NodeSpec:
+    return NodeSpec(key=key, name=name or key, parent=parent, **kwargs)
