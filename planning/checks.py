@@ -60,9 +60,15 @@ def affected_by(tree: Tree, keys: Iterable[str]) -> set[str]:
     return found
 
 
-def validate(plan: PlanSpec, world: World, *, only: Collection[str] | None = None) -> list[Finding]:
+def validate(
+    plan: PlanSpec,
+    world: World,
+    *,
+    only: Collection[str] | None = None,
+    tree: Tree | None = None,
+) -> list[Finding]:
     """Every finding of the plan (``only``: of those nodes, plus the plan-wide ones)."""
-    tree = Tree.of(plan.nodes)
+    tree = tree or Tree.of(plan.nodes)
     keys = set(tree.nodes) if only is None else set(only) & set(tree.nodes)
     judge = _Judge(plan, world, tree)
     found = judge.plan_wide()

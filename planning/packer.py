@@ -18,7 +18,7 @@ applied is exactly what was reviewed.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from netaddr import IPNetwork
@@ -91,6 +91,7 @@ def pack(
     root_rules: tuple[int, int] | None = None,
     held: Sequence[IPNetwork] = (),
     replace_keys: frozenset[str] = frozenset(),
+    parents: Collection[str | None] | None = None,
 ) -> Packing:
     """Place the plan's nodes.
 
@@ -99,7 +100,9 @@ def pack(
     top-level nodes go (the plan's space, or the parent pool's CIDRs) and ``root_rules`` the
     parent pool's allocation netmask range. ``held`` are the ledger's blocks (other plans,
     external networks, excluded ranges): no node is placed on them. ``replace_keys`` are
-    unbound, unpinned nodes the user asked to place anew (a repack).
+    unbound, unpinned nodes the user asked to place anew (a repack). ``parents`` limits the
+    packing to the children of those nodes (None: the top level), for an edit that touched no
+    others; top down, so a parent placed by it has its children placed too.
     """
     family = plan.address_family
     bits, version = NETMASK_LIMITS[family], FAMILY_VERSION[family]
@@ -109,8 +112,11 @@ def pack(
     )
     nodes = dict(tree.nodes)
     result = Packing(nodes=())
-    parents: list[str | None] = [None, *(n.key for n in tree.walk())]
-    for parent_key in parents:
+    order: list[str | None] = [None, *(n.key for n in tree.walk())]
+    wanted = None if parents is None else set(parents)
+    for parent_key in order:
+        if wanted is not None and parent_key not in wanted:
+            continue
         children = [nodes[k] for k in tree.children.get(parent_key, [])]
         if not children and (parent_key is None or not nodes[parent_key].spare_slots):
             continue
@@ -127,6 +133,8 @@ def pack(
         placer.bits, placer.version, placer.family = bits, version, family
         for child in placer.place(children, tree, nodes, result):
             nodes[child.key] = child
+            if wanted is not None:
+                wanted.add(child.key)  # placed or resized: its children are placed in it
         if parent_key is not None:
             placer.keep_spares(nodes[parent_key], children, nodes, result)
     result.nodes = tuple(nodes[n.key] for n in plan.nodes)

@@ -6,18 +6,17 @@ serialised on the IPAM's row, so two drafts packed at once cannot both take a fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from netaddr import IPNetwork
 
 from planning import checks, packer
 from planning.findings import Finding
 from planning.models import Plan, PlanNode
-from planning.selectors import node_rows, plan_spec, row_values, world
+from planning.selectors import load, plan_spec, remember, row_values, world
 from planning.spec import NodeSpec, PlanSpec, Tree
 from planning.world import World
 from pools import selectors as pool_selectors
@@ -60,7 +59,11 @@ def _taken(spec: PlanSpec, live: World) -> tuple[dict[str | None, list[IPNetwork
 
 
 def pack(
-    spec: PlanSpec, live: World, *, replace_keys: frozenset[str] = frozenset()
+    spec: PlanSpec,
+    live: World,
+    *,
+    replace_keys: frozenset[str] = frozenset(),
+    parents: Collection[str | None] | None = None,
 ) -> packer.Packing:
     taken, held, (root_space, root_rules) = _taken(spec, live)
     return packer.pack(
@@ -70,6 +73,7 @@ def pack(
         root_space=root_space,
         root_rules=root_rules,
         replace_keys=replace_keys,
+        parents=parents,
     )
 
 
@@ -80,39 +84,50 @@ def _lock(plan: Plan) -> Plan:
 
 def commit(
     plan: Plan,
+    before: PlanSpec,
     after: PlanSpec,
+    ids: dict[str, int],
     *,
     touched: Iterable[str] | None,
     replace_keys: frozenset[str] = frozenset(),
-    rows: dict[str, PlanNode] | None = None,
 ) -> Outcome:
-    """Pack ``after``, write the nodes whose rows differ, re-judge the nodes ``touched`` (None:
-    all of them) with those the packer moved, and write the findings and the ledger."""
-    live = world(plan, after)
-    packing = pack(after, live, replace_keys=replace_keys)
+    """Pack ``after``, write the nodes that differ from ``before``, judge again the nodes
+    ``touched`` (None: the whole plan) and what they affect, write the findings and the ledger.
+
+    For an edit, only the parents it touched are packed and only what they affect is judged
+    and read from the mirror, so the work does not grow with the plan."""
+    tree = Tree.of(after.nodes)
+    keys = None if touched is None else checks.affected_by(tree, touched)
+    live = world(plan, after, keys)
+    parents: set[str | None] | None = None
+    if keys is not None:
+        parents = set(keys)
+        if any(tree.nodes[k].parent not in tree.nodes for k in keys):
+            parents.add(None)
+    packing = pack(after, live, replace_keys=replace_keys, parents=parents)
     packed = after.with_nodes(packing.nodes)
-    _write_nodes(plan, packed, rows)
+    ids = _write_nodes(plan, before, packed, ids)
     tree = Tree.of(packed.nodes)
-    if touched is None:
-        findings = checks.validate(packed, live) + packing.findings
+    if keys is None:
+        findings = checks.validate(packed, live, tree=tree) + packing.findings
     else:
-        keys = checks.affected_by(tree, [*touched, *packing.moved])
+        keys |= checks.affected_by(tree, packing.moved)
         kept = [
-            f
+            Finding.from_dict(f)
             for f in plan.findings
             if f.get("node") not in keys
             and f.get("node") in tree.nodes
             and f.get("code") not in checks.PLAN_WIDE_CODES
         ]
-        findings = [Finding.from_dict(f) for f in kept]
-        findings += checks.validate(packed, live, only=keys)
+        findings = kept + checks.validate(packed, live, only=keys, tree=tree)
         findings += [f for f in packing.findings if f.node in keys]
     plan.findings = [f.as_dict() for f in _ordered(findings, tree)]
     plan.version += 1
     plan.validated_version = plan.version
     plan.based_on_sync = pool_selectors.scope_last_read(plan.scope)
     plan.save()
-    _hold_blocks(plan, packed)
+    _hold_blocks(plan, tree)
+    remember(plan, packed.nodes, ids)
     return Outcome(plan, packing, findings)
 
 
@@ -125,44 +140,51 @@ def _ordered(findings: list[Finding], tree: Tree) -> list[Finding]:
     )
 
 
-def _write_nodes(plan: Plan, spec: PlanSpec, rows: dict[str, PlanNode] | None) -> None:
-    """Insert, update and delete node rows so they hold ``spec`` (a few queries in all)."""
-    if rows is None:
-        rows = {r.key: r for r in PlanNode.objects.filter(plan=plan)}
-    wanted = {n.key: n for n in spec.nodes}
-    gone = [r.pk for key, r in rows.items() if key not in wanted]
+def _write_nodes(
+    plan: Plan, before: PlanSpec, after: PlanSpec, ids: dict[str, int]
+) -> dict[str, int]:
+    """Insert, update and delete the rows of the nodes that differ (a few queries in all);
+    returns the row ids by key."""
+    old = {n.key: n for n in before.nodes}
+    wanted = {n.key: n for n in after.nodes}
+    gone = [ids[key] for key in old if key not in wanted and key in ids]
     if gone:
         PlanNode.objects.filter(pk__in=gone).delete()
-    new = [PlanNode(plan=plan, **row_values(n)) for key, n in wanted.items() if key not in rows]
-    PlanNode.objects.bulk_create(new)
-    by_key = {**{k: r for k, r in rows.items() if k in wanted}, **{r.key: r for r in new}}
-    pools = dict(
-        IpamPool.objects.filter(
-            pool_id__in={n.pool_id for n in spec.nodes if n.pool_id}
-        ).values_list("pool_id", "pk")
+    created = PlanNode.objects.bulk_create(
+        PlanNode(plan=plan, **row_values(n)) for key, n in wanted.items() if key not in ids
     )
-    changed: list[PlanNode] = []
-    fields = [*row_values(spec.nodes[0]).keys(), "parent", "pool"] if spec.nodes else []
-    for key, node in wanted.items():
-        row = by_key[key]
-        values = {
-            **row_values(node),
-            "parent_id": by_key[node.parent].pk if node.parent in by_key else None,
-            "pool_id": pools.get(node.pool_id),
-        }
-        if any(getattr(row, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(row, name, value)
-            changed.append(row)
-    if changed:
-        PlanNode.objects.bulk_update(changed, fields, batch_size=500)
+    ids = {k: v for k, v in ids.items() if k in wanted} | {row.key: row.pk for row in created}
+    changed = [
+        n
+        for key, n in wanted.items()
+        if old.get(key) != n or (n.parent is not None and key not in old)
+    ]
+    if not changed:
+        return ids
+    pools = dict(
+        IpamPool.objects.filter(pool_id__in={n.pool_id for n in changed if n.pool_id}).values_list(
+            "pool_id", "pk"
+        )
+    )
+    rows = [
+        PlanNode(
+            pk=ids[n.key],
+            plan=plan,
+            parent_id=ids.get(n.parent) if n.parent else None,
+            pool_id=pools.get(n.pool_id),
+            **row_values(n),
+        )
+        for n in changed
+    ]
+    fields = [*row_values(changed[0]).keys(), "parent", "pool"]
+    PlanNode.objects.bulk_update(rows, fields, batch_size=500)
+    return ids
 
 
-def _hold_blocks(plan: Plan, spec: PlanSpec) -> None:
+def _hold_blocks(plan: Plan, tree: Tree) -> None:
     """The plan's rows in the ledger: the outermost block of each unbound chain."""
-    tree = Tree.of(spec.nodes)
     rows = []
-    for node in tree.walk():
+    for node in tree.nodes.values():
         parent = tree.parent_of(node.key)
         if node.bound or node.cidr is None or (parent is not None and not parent.bound):
             continue
@@ -176,8 +198,12 @@ def _hold_blocks(plan: Plan, spec: PlanSpec) -> None:
                 plan_id=plan.pk,
             )
         )
-    Reservation.objects.filter(plan_id=plan.pk).delete()
-    Reservation.objects.bulk_create(rows)
+    held = Reservation.objects.filter(plan_id=plan.pk)
+    if sorted((str(r.cidr), r.name) for r in rows) != sorted(
+        (str(c), n) for c, n in held.values_list("cidr", "name")
+    ):
+        held.delete()
+        Reservation.objects.bulk_create(rows)
 
 
 # --- the changes ------------------------------------------------------------------------
@@ -208,18 +234,16 @@ def plan_create(
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     plan = _lock(plan)
-    spec = plan_spec(plan, rows=())
-    return commit(plan, spec.with_nodes(nodes), touched=None, rows={})
+    empty = plan_spec(plan)
+    return commit(plan, empty, empty.with_nodes(nodes), {}, touched=None)
 
 
-def _change(plan: Plan, edit, *, touched_of=None, replace_keys=frozenset()) -> Outcome:
+def _change(plan: Plan, edit, *, replace_keys: frozenset[str] = frozenset()) -> Outcome:
+    """Apply ``edit`` (spec -> (new spec, the keys it touched, or None for all)) and commit."""
     plan = _lock(plan)
-    rows = list(node_rows(plan))
-    before = plan_spec(plan, rows)
+    before, ids = load(plan)
     after, touched = edit(before)
-    return commit(
-        plan, after, touched=touched, replace_keys=replace_keys, rows={r.key: r for r in rows}
-    )
+    return commit(plan, before, after, ids, touched=touched, replace_keys=replace_keys)
 
 
 def _node(spec: PlanSpec, key: str) -> NodeSpec:
@@ -297,30 +321,27 @@ def node_move(plan: Plan, key: str, parent_key: str | None) -> Outcome:
 
 def _relocate(plan: Plan, key: str) -> Outcome:
     """Place ``key`` anew; its unbound, unpinned descendants keep their offset inside it."""
-    plan = _lock(plan)
-    rows = list(node_rows(plan))
-    spec = plan_spec(plan, rows)
-    node = _node(spec, key)
-    old = node.cidr
-    cleared = spec.with_nodes(replace(n, cidr=None) if n.key == key else n for n in spec.nodes)
-    live = world(plan, cleared)
-    placed = pack(cleared, live).cidr_of(key)
-    tree = Tree.of(spec.nodes)
-    inner = {n.key for n in tree.walk(key)}
-    nodes = []
-    for n in cleared.nodes:
-        if n.key in inner and not n.fixed and n.cidr is not None:
-            if placed is not None and old is not None:
-                offset = n.cidr.first - old.first
-                n = replace(n, cidr=IPNetwork((placed.first + offset, n.cidr.prefixlen)))
-            else:
-                n = replace(n, cidr=None)
-        elif n.key == key:
-            n = replace(n, cidr=placed)
-        nodes.append(n)
-    return commit(
-        plan, spec.with_nodes(nodes), touched=[key, *inner], rows={r.key: r for r in rows}
-    )
+
+    def edit(spec: PlanSpec) -> tuple[PlanSpec, list[str]]:
+        node = _node(spec, key)
+        old = node.cidr
+        cleared = spec.with_nodes(replace(n, cidr=None) if n.key == key else n for n in spec.nodes)
+        placed = pack(cleared, world(plan, cleared)).cidr_of(key)
+        inner = {n.key for n in Tree.of(spec.nodes).walk(key)}
+        nodes = []
+        for n in cleared.nodes:
+            if n.key in inner and not n.fixed and n.cidr is not None:
+                if placed is not None and old is not None:
+                    start = placed.first + n.cidr.first - old.first
+                    n = replace(n, cidr=IPNetwork((start, n.cidr.prefixlen), version=old.version))
+                else:
+                    n = replace(n, cidr=None)
+            elif n.key == key:
+                n = replace(n, cidr=placed)
+            nodes.append(n)
+        return spec.with_nodes(nodes), [key, *inner]
+
+    return _change(plan, edit)
 
 
 @transaction.atomic
@@ -340,15 +361,12 @@ def node_delete(plan: Plan, key: str) -> Outcome:
 def plan_repack(plan: Plan, under: str | None = None) -> Outcome:
     """Place anew every unbound, unpinned node under ``under`` (None: the whole plan): the
     explicit renumbering the packer never does by itself."""
-
-    def edit(spec: PlanSpec) -> tuple[PlanSpec, None]:
-        return spec, None
-
-    plan_ = _lock(plan)
-    spec = plan_spec(plan_)
+    spec, _ = load(_lock(plan))
     tree = Tree.of(spec.nodes)
+    if under is not None:
+        _node(spec, under)
     keys = frozenset(n.key for n in (tree.walk(under) if under else tree.nodes.values()))
-    return _change(plan_, edit, replace_keys=keys)
+    return _change(plan, lambda s: (s, None), replace_keys=keys)
 
 
 @transaction.atomic
@@ -387,7 +405,3 @@ def is_stale(plan: Plan) -> bool:
     """AWS was read again since the plan was last judged."""
     last = pool_selectors.scope_last_read(plan.scope)
     return bool(last and plan.based_on_sync and last > plan.based_on_sync)
-
-
-def now() -> Any:
-    return timezone.now()
