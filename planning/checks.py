@@ -86,6 +86,7 @@ class _Judge:
         self.family = plan.address_family
         self.bits = NETMASK_LIMITS[self.family]
         self.parent_pool = world.pools.get(world.parent_pool_id or plan.parent_pool_id)
+        self.root_locale = self.parent_pool.facts.locale if self.parent_pool else None
         self._depths: dict[str, int] = {}
 
     # --- plan-wide ----------------------------------------------------------------------
@@ -365,11 +366,11 @@ class _Judge:
     def _summarised(self, node: NodeSpec) -> list[Finding]:
         """A warning on a parent whose children of one Region do not make one block."""
         children = [self.tree.nodes[k] for k in self.tree.children.get(node.key, [])]
-        if len(children) < 2 or self.tree.locale(node.key) is not None:
+        if len(children) < 2 or self.tree.locale(node.key, self.root_locale) is not None:
             return []
         by_region: dict[str, list[IPNetwork]] = defaultdict(list)
         for child in children:
-            locale = self.tree.locale(child.key)
+            locale = self.tree.locale(child.key, self.root_locale)
             if locale is not None and child.cidr is not None:
                 by_region[locale].append(child.cidr)
         if len(by_region) < 2:
@@ -404,6 +405,7 @@ class _Judge:
             tree=self.tree,
             scope_id=self.world.scope.scope_id,
             source_pool_id=source.pool_id if source else None,
+            root_locale=self.root_locale,
         )
         scope = replace(self.world.scope, pool_count=0)  # the quota is judged plan-wide
         problems: list[Violation] = rules.check_create_ipam_pool(
@@ -450,7 +452,7 @@ class _Judge:
             address_family=self.family,
             state="create-complete",
             depth=self._depth(parent),
-            locale=self.tree.locale(parent.key),
+            locale=self.tree.locale(parent.key, self.root_locale),
             min_netmask=low,
             max_netmask=high,
             default_netmask=parent.default_netmask,

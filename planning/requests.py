@@ -20,11 +20,18 @@ def pool_tags(node: NodeSpec) -> list[tuple[str, str]]:
 
 
 def create_pool_request(
-    node: NodeSpec, *, plan: PlanSpec, tree: Tree, scope_id: str, source_pool_id: str | None
+    node: NodeSpec,
+    *,
+    plan: PlanSpec,
+    tree: Tree,
+    scope_id: str,
+    source_pool_id: str | None,
+    root_locale: str | None = None,
 ) -> dict[str, Any]:
-    """CreateIpamPool for ``node``: its locale only where it differs from nothing inherited."""
+    """CreateIpamPool for ``node``, with the locale it has or inherits (``root_locale``: the
+    live parent pool's, for the plan's top-level nodes)."""
     request: dict[str, Any] = {"IpamScopeId": scope_id, "AddressFamily": plan.address_family}
-    locale = tree.locale(node.key)
+    locale = tree.locale(node.key, root_locale)
     if locale is not None:
         request["Locale"] = locale
     if source_pool_id:

@@ -167,8 +167,9 @@ class Tree:
             depth += 1
         return depth
 
-    def locale(self, key: str) -> str | None:
-        """The node's locale: its own, else its nearest ancestor's (None: no locale)."""
+    def locale(self, key: str, root: str | None = None) -> str | None:
+        """The node's locale: its own, else its nearest ancestor's, else ``root`` (the live
+        pool the plan grows under); None: no locale."""
         seen: set[str] = set()
         node: NodeSpec | None = self.nodes[key]
         while node is not None and node.key not in seen:
@@ -176,7 +177,7 @@ class Tree:
                 return None if node.locale == NO_LOCALE else node.locale
             seen.add(node.key)
             node = self.nodes.get(node.parent) if node.parent else None
-        return None
+        return root
 
     def descendants(self, key: str) -> list[NodeSpec]:
         return list(self.walk(key))
