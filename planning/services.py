@@ -182,9 +182,11 @@ def _write_nodes(
 
 
 def _hold_blocks(plan: Plan, tree: Tree) -> None:
-    """The plan's rows in the ledger: the outermost block of each unbound chain."""
+    """The plan's rows in the ledger: the outermost block of each unbound chain (none once the
+    plan is archived: it gives its space back)."""
     rows = []
-    for node in tree.nodes.values():
+    nodes = () if plan.status == Plan.Status.ARCHIVED else tree.nodes.values()
+    for node in nodes:
         parent = tree.parent_of(node.key)
         if node.bound or node.cidr is None or (parent is not None and not parent.bound):
             continue

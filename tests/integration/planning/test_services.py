@@ -106,6 +106,15 @@ def test_two_plans_never_claim_the_same_block(make_plan):
     assert not Reservation.objects.filter(plan_id=first.pk).exists()
 
 
+def test_an_archived_plan_gives_its_blocks_back(make_plan):
+    plan = make_plan(nodes=[node("a", prefix_length=16)])
+    assert Reservation.objects.filter(plan_id=plan.pk).exists()
+    services.plan_update(plan, status=Plan.Status.ARCHIVED)
+    assert not Reservation.objects.filter(plan_id=plan.pk).exists()
+    services.plan_update(plan, status=Plan.Status.DRAFT)
+    assert Reservation.objects.filter(plan_id=plan.pk).exists()
+
+
 def test_an_external_reservation_is_placed_around(make_plan, private_scope):
     Reservation.objects.create(
         ipam=private_scope.ipam,
