@@ -106,8 +106,8 @@ def commit(
             parents.add(None)
     packing = pack(after, live, replace_keys=replace_keys, parents=parents)
     packed = after.with_nodes(packing.nodes)
-    ids = _write_nodes(plan, before, packed, ids)
     tree = Tree.of(packed.nodes)
+    ids = _write_nodes(plan, before, packed, ids, tree)
     if keys is None:
         findings = checks.validate(packed, live, tree=tree) + packing.findings
     else:
@@ -141,44 +141,74 @@ def _ordered(findings: list[Finding], tree: Tree) -> list[Finding]:
 
 
 def _write_nodes(
-    plan: Plan, before: PlanSpec, after: PlanSpec, ids: dict[str, int]
+    plan: Plan, before: PlanSpec, after: PlanSpec, ids: dict[str, int], tree: Tree
 ) -> dict[str, int]:
-    """Insert, update and delete the rows of the nodes that differ (a few queries in all);
-    returns the row ids by key."""
+    """Insert, update and delete the rows of the nodes that differ, and in them only the
+    columns that differ; returns the row ids by key. New rows go in a level at a time, parents
+    first, so each has its parent at insert: a few queries in all."""
     old = {n.key: n for n in before.nodes}
     wanted = {n.key: n for n in after.nodes}
     gone = [ids[key] for key in old if key not in wanted and key in ids]
     if gone:
         PlanNode.objects.filter(pk__in=gone).delete()
-    created = PlanNode.objects.bulk_create(
-        PlanNode(plan=plan, **row_values(n)) for key, n in wanted.items() if key not in ids
+    ids = {k: v for k, v in ids.items() if k in wanted}
+    touched = [n for k, n in wanted.items() if k not in old or old[k] != n]
+    bound = {n.pool_id for n in touched if n.pool_id}
+    pools = (
+        dict(IpamPool.objects.filter(pool_id__in=bound).values_list("pool_id", "pk"))
+        if bound
+        else {}
     )
-    ids = {k: v for k, v in ids.items() if k in wanted} | {row.key: row.pk for row in created}
-    changed = [
-        n
-        for key, n in wanted.items()
-        if old.get(key) != n or (n.parent is not None and key not in old)
-    ]
-    if not changed:
-        return ids
-    pools = dict(
-        IpamPool.objects.filter(pool_id__in={n.pool_id for n in changed if n.pool_id}).values_list(
-            "pool_id", "pk"
+    levels: dict[int, list[NodeSpec]] = {}
+    reached = set()
+    for n in tree.walk():
+        reached.add(n.key)
+        if n.key not in ids:
+            levels.setdefault(tree.depth(n.key), []).append(n)
+    stray = [n for k, n in wanted.items() if k not in ids and k not in reached]  # in a cycle
+    for level in [*(levels[d] for d in sorted(levels)), stray]:
+        created = PlanNode.objects.bulk_create(
+            PlanNode(
+                plan=plan,
+                parent_id=ids.get(n.parent) if n.parent else None,
+                pool_id=pools.get(n.pool_id),
+                **row_values(n),
+            )
+            for n in level
         )
-    )
-    rows = [
-        PlanNode(
-            pk=ids[n.key],
-            plan=plan,
-            parent_id=ids.get(n.parent) if n.parent else None,
-            pool_id=pools.get(n.pool_id),
-            **row_values(n),
-        )
-        for n in changed
-    ]
-    fields = [*row_values(changed[0]).keys(), "parent", "pool"]
-    PlanNode.objects.bulk_update(rows, fields, batch_size=500)
+        ids.update((row.key, row.pk) for row in created)
+    changed: dict[str, dict] = {}
+    for n in [*(n for n in touched if n.key in old), *stray]:
+        values = row_values(n)
+        previous = row_values(old[n.key]) if n.key in old else {}
+        diff = {k: v for k, v in values.items() if previous.get(k, object()) != v}
+        if n.key not in old or old[n.key].parent != n.parent:
+            diff["parent_id"] = ids.get(n.parent) if n.parent else None
+        if n.key in old and old[n.key].pool_id != n.pool_id:
+            diff["pool_id"] = pools.get(n.pool_id)
+        if diff:
+            changed[n.key] = diff
+    fields = sorted({name for diff in changed.values() for name in diff})
+    if changed:
+        rows = []
+        for key, diff in changed.items():
+            row = PlanNode(pk=ids[key], plan=plan)
+            for name in fields:
+                setattr(row, name, diff.get(name, _current(wanted[key], name, ids, pools)))
+            rows.append(row)
+        names = {"parent_id": "parent", "pool_id": "pool"}
+        PlanNode.objects.bulk_update(rows, [names.get(f, f) for f in fields], batch_size=500)
     return ids
+
+
+def _current(node: NodeSpec, name: str, ids: dict[str, int], pools: dict[str, int]) -> Any:
+    """A column's value for ``node``, for a row that did not change it (bulk_update sets
+    the same columns on every row)."""
+    if name == "parent_id":
+        return ids.get(node.parent) if node.parent else None
+    if name == "pool_id":
+        return pools.get(node.pool_id)
+    return row_values(node)[name]
 
 
 def _hold_blocks(plan: Plan, tree: Tree) -> None:
