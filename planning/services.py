@@ -133,16 +133,20 @@ def _write_nodes(plan: Plan, spec: PlanSpec, rows: dict[str, PlanNode] | None) -
     gone = [r.pk for key, r in rows.items() if key not in wanted]
     if gone:
         PlanNode.objects.filter(pk__in=gone).delete()
-    new = [PlanNode(plan=plan, **row_values(n)) for key, n in wanted.items() if key not in rows]
-    PlanNode.objects.bulk_create(new)
-    by_key = {**{k: r for k, r in rows.items() if k in wanted}, **{r.key: r for r in new}}
     pools = dict(
         IpamPool.objects.filter(
             pool_id__in={n.pool_id for n in spec.nodes if n.pool_id}
         ).values_list("pool_id", "pk")
     )
+    new = [
+        PlanNode(plan=plan, **row_values(n), pool_id=pools.get(n.pool_id))
+        for key, n in wanted.items()
+        if key not in rows
+    ]
+    PlanNode.objects.bulk_create(new)
+    by_key = {**{k: r for k, r in rows.items() if k in wanted}, **{r.key: r for r in new}}
     changed: list[PlanNode] = []
-    fields = [*row_values(spec.nodes[0]).keys(), "parent", "pool"] if spec.nodes else []
+    fields: set[str] = set()  # only the columns that differ somewhere: a new row, its parent
     for key, node in wanted.items():
         row = by_key[key]
         values = {
@@ -150,12 +154,18 @@ def _write_nodes(plan: Plan, spec: PlanSpec, rows: dict[str, PlanNode] | None) -
             "parent_id": by_key[node.parent].pk if node.parent in by_key else None,
             "pool_id": pools.get(node.pool_id),
         }
-        if any(getattr(row, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(row, name, value)
+        differ = {name for name, value in values.items() if getattr(row, name) != value}
+        if differ:
+            for name in differ:
+                setattr(row, name, values[name])
             changed.append(row)
+            fields |= differ
     if changed:
-        PlanNode.objects.bulk_update(changed, fields, batch_size=500)
+        names = sorted(
+            name.removesuffix("_id") if name in ("parent_id", "pool_id") else name
+            for name in fields
+        )
+        PlanNode.objects.bulk_update(changed, names, batch_size=500)
 
 
 def _hold_blocks(plan: Plan, spec: PlanSpec) -> None:
