@@ -553,7 +553,8 @@ class PreviewRow:
     cidr: IPNetwork | None
     length: int | None  # the size asked for
     size: str  # how it is sized, in words
-    locale: str | None
+    locale: str | None  # its own or inherited
+    own_locale: bool = False  # set on this node, not inherited
     spares: tuple[IPNetwork, ...] = ()
 
 
@@ -577,6 +578,10 @@ class Preview:
     @property
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if not f.is_error]
+
+    @property
+    def total_label(self) -> str:
+        return f"{self.total_addresses:,}"
 
     @property
     def percent_of_space(self) -> float | None:
@@ -621,6 +626,7 @@ def preview(
                     length=length,
                     size=node.describe_intent(),
                     locale=tree.locale(node.key),
+                    own_locale=node.locale is not None,
                     spares=tuple(packing.spares.get(node.key, ())),
                 )
             )
