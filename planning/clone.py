@@ -22,6 +22,7 @@ from django.db.models import Prefetch, Q
 from netaddr import IPNetwork
 
 from awsipam import addressing
+from awsipam.choices import LABELS, AddressFamily
 from awsipam.constants import MAX_TAG_VALUE_LENGTH, NO_LOCALE
 from planning.requests import NAME_TAG
 from planning.spec import Intent, NodeSpec, Tree, new_key
@@ -55,6 +56,10 @@ class Clone:
     extra_cidrs: tuple[ExtraCidrs, ...] = ()
     renamed: tuple[Renamed, ...] = ()
     without_cidr: tuple[str, ...] = field(default=())  # names of pools with no CIDR yet
+
+    @property
+    def family_label(self) -> str:
+        return LABELS.get(AddressFamily(self.address_family), self.address_family)
 
     @property
     def pool_count(self) -> int:

@@ -41,6 +41,11 @@ def _values(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
+class ScopeChoiceField(AwsIdChoiceField):
+    def label_from_instance(self, obj: IpamScope) -> str:
+        return f"{obj.ipam} · {obj}"
+
+
 def _pool_widget(field: forms.ModelChoiceField, many: bool, placeholder: str) -> None:
     """A select of the candidates, or a box for a pool's ID when they are too many to list."""
     if many:
@@ -103,9 +108,12 @@ class PlanPlaceForm(_Chosen, forms.Form):
     its own or a live pool it grows under."""
 
     ipam = AwsIdChoiceField(
-        queryset=Ipam.objects.live(), to_field_name="ipam_id", empty_label="Choose an IPAM"
+        queryset=Ipam.objects.live(),
+        to_field_name="ipam_id",
+        label="IPAM",
+        empty_label="Choose an IPAM",
     )
-    scope = AwsIdChoiceField(
+    scope = ScopeChoiceField(
         queryset=selectors.live_scopes(),
         to_field_name="scope_id",
         empty_label="Choose a scope",
@@ -362,19 +370,27 @@ class LevelForm(forms.Form):
         self.computed_length: int | None = None  # what the preview works out for the level
         _described(self)
 
+    # The numbers each choice uses; the others are hidden on the page and not judged.
+    SIZE_NUMBERS = {
+        wizard.FIT: (),
+        wizard.LENGTH: ("length",),
+        wizard.BLOCKS: ("length", "block_count", "growth"),
+        wizard.HOSTS: ("hosts", "growth"),
+    }
+    NUMBERS = ("count", "length", "block_count", "hosts", "growth")
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        size = data.get("size")
-        wanted = {
-            wizard.LENGTH: ["length"],
-            wizard.BLOCKS: ["length", "block_count"],
-            wizard.HOSTS: ["hosts"],
-        }.get(size or "", [])
+        used = set(self.SIZE_NUMBERS.get(data.get("size") or "", self.NUMBERS))
         if data.get("dimension") == wizard.NUMBER:
-            wanted = ["count", *wanted]
-        for name in wanted:
-            if data.get(name) is None and name not in self.errors:
-                self.add_error(name, ValidationError("Give a number.", code="required"))
+            used.add("count")
+        for name in self.NUMBERS:
+            if name in used:
+                if data.get(name) is None and name not in self.errors and name != "growth":
+                    self.add_error(name, ValidationError("Give a number.", code="required"))
+            else:
+                self.errors.pop(name, None)
+                data[name] = None
         return data
 
     def level(self) -> wizard.Level:
@@ -604,7 +620,7 @@ class WizardForm(PlanPlaceForm):
 class CloneForm(_Chosen, forms.Form):
     """A scope (every pool of one address family) or one pool of it (its subtree)."""
 
-    scope = AwsIdChoiceField(
+    scope = ScopeChoiceField(
         queryset=selectors.live_scopes(), to_field_name="scope_id", empty_label="Choose a scope"
     )
     pool = PoolChoiceField(

@@ -581,13 +581,25 @@ class Preview:
 
     @property
     def total_label(self) -> str:
-        return f"{self.total_addresses:,}"
+        """What the top-level nodes take: addresses, or for IPv6 /64 subnets (an address count
+        of 27 digits says nothing)."""
+        subnets = self.total_addresses >> 64
+        if subnets:
+            return f"{subnets:,} /64 subnet{'s' if subnets > 1 else ''}"
+        return f"{self.total_addresses:,} address{'es' if self.total_addresses != 1 else ''}"
 
     @property
     def percent_of_space(self) -> float | None:
         if not self.space_addresses:
             return None
         return round(100 * self.total_addresses / self.space_addresses, 2)
+
+    @property
+    def percent_label(self) -> str:
+        percent = self.percent_of_space
+        if percent is None:
+            return ""
+        return "under 0.01%" if self.total_addresses and percent < 0.01 else f"{percent:g}%"
 
 
 def preview(

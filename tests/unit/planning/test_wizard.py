@@ -95,6 +95,7 @@ def test_the_preview_packs_every_node_and_adds_up_the_top_level():
     assert not shown.errors, shown.errors
     assert shown.total_addresses == 2 ** (32 - 13)
     assert shown.percent_of_space == round(100 * 2**19 / 2**24, 2)
+    assert (shown.total_label, shown.percent_label) == ("524,288 addresses", "3.12%")
     cidrs = {r.name: r.cidr for r in shown.rows}
     assert cidrs["global"] == IPNetwork("10.0.0.0/13")
     for row in shown.rows:
@@ -230,6 +231,7 @@ def test_the_ipv6_preset_sizes_every_level_on_a_nibble_boundary():
     shown = wizard.preview(plan_of(nodes, space=[IPNetwork("fd00:10::/32")], family="ipv6"))
     assert shown.placed == 3 + 12
     assert not shown.findings
+    assert (shown.total_label, shown.percent_label) == ("12,288 /64 subnets", "under 0.01%")
     assert all(r.cidr.prefixlen % 4 == 0 for r in shown.rows)
 
 
