@@ -197,8 +197,11 @@ def test_a_pool_without_a_cidr_yet_is_bound_and_unsized(sim, private_scope):
 # --- through the page ----------------------------------------------------------------------------
 
 
-def test_the_clone_page_shows_what_is_cloned_before_creating(editor, private_scope):
-    response = editor.get(reverse("plan_clone"), {"pool": pool("us-west-2").pool_id})
+def test_the_clone_page_shows_what_is_cloned_before_creating(
+    editor, private_scope, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(14):
+        response = editor.get(reverse("plan_clone"), {"pool": pool("us-west-2").pool_id})
 
     assert response.status_code == 200
     assert response.context["form"].initial["pool"] == pool("us-west-2")

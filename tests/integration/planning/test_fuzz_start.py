@@ -129,6 +129,8 @@ def test_the_start_forms_answer_and_a_refused_post_writes_nothing(
         extra["HTTP_HX_REQUEST"] = "true"
     if how == "live":
         posted["_live"] = data.draw(st.sampled_from(["", *FIELDS[name]]))
+    if name == "plan_wizard" and data.draw(st.booleans()):
+        posted["_action"] = "add_level"  # one more level, whatever the rest says
     before = state(sim)
 
     response = clients[role].post(reverse(name), posted, **extra)

@@ -99,8 +99,11 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, demo, name):
 # --- the ways to start and the empty plan ------------------------------------------------------
 
 
-def test_the_new_plan_page_offers_four_ways_and_prefills_the_only_ipam(editor, private_scope):
-    response = editor.get(reverse("plan_new"))
+def test_the_new_plan_page_offers_four_ways_and_prefills_the_only_ipam(
+    editor, private_scope, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        response = editor.get(reverse("plan_new"))
 
     assert response.status_code == 200
     page = response.content.decode()
