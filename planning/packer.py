@@ -332,5 +332,6 @@ def parent_size_for(children_lengths: Sequence[int], spare_slots: int, family: s
 
 
 def nibble_length(length: int) -> int:
-    """IPv6 plans step on nibble boundaries (/44, /48, /52 ...): the next one at or above."""
-    return -(-length // IPV6_NIBBLE) * IPV6_NIBBLE
+    """IPv6 plans step on nibble boundaries (/44, /48, /52 ...): the block on one that holds a
+    /``length`` (a /50 needs a /48; a /52 would hold a quarter of it)."""
+    return length - length % IPV6_NIBBLE
