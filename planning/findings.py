@@ -7,8 +7,12 @@ severity. Each finding says how to fix what it finds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from planning.spec import Tree
 
 ERROR = "error"
 WARNING = "warning"
@@ -71,3 +75,13 @@ def finding(
     node: str | None, code: str, message: str, fix: str = "", *, field: str | None = None
 ) -> Finding:
     return Finding(node, code, message, fix, PLAN_RULES.get(code, ERROR), field)
+
+
+def ordered(findings: Iterable[Finding], tree: Tree) -> list[Finding]:
+    """Each finding once: errors first, the plan's own first, then in tree order."""
+    order = {n.key: i for i, n in enumerate(tree.walk())}
+    unique = {(f.node, f.code, f.message): f for f in findings}
+    return sorted(
+        unique.values(),
+        key=lambda f: (not f.is_error, -1 if f.node is None else order.get(f.node, 1 << 30)),
+    )

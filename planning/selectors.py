@@ -119,7 +119,7 @@ def load(plan: Plan) -> tuple[PlanSpec, dict[str, int]]:
     (none at all when this process wrote the plan's current version)."""
     recent = _RECENT.get(_version_key(plan))
     if recent is not None:
-        return _spec(plan, recent[0]), dict(recent[1])
+        return spec_of(plan, recent[0]), dict(recent[1])
     # CIDRs and tags come as text: parsed through caches, not once per row by the fields.
     raw = {name: Cast(name, TextField()) for name in ("cidr", "tags", "allocation_resource_tags")}
     rows = list(
@@ -129,10 +129,11 @@ def load(plan: Plan) -> tuple[PlanSpec, dict[str, int]]:
     )
     keys = {row["pk"]: row["key"] for row in rows}
     nodes = tuple(node_spec(row, keys.get(row["parent_id"])) for row in rows)
-    return _spec(plan, nodes), {row["key"]: row["pk"] for row in rows}
+    return spec_of(plan, nodes), {row["key"]: row["pk"] for row in rows}
 
 
-def _spec(plan: Plan, nodes: tuple[NodeSpec, ...]) -> PlanSpec:
+def spec_of(plan: Plan, nodes: tuple[NodeSpec, ...]) -> PlanSpec:
+    """A plan (saved or a draft not yet saved) with these nodes."""
     return PlanSpec(
         name=plan.name,
         address_family=plan.address_family,

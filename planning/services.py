@@ -14,7 +14,7 @@ from django.db import transaction
 from netaddr import IPNetwork
 
 from planning import checks, packer
-from planning.findings import Finding
+from planning.findings import Finding, ordered
 from planning.models import Plan, PlanNode
 from planning.selectors import load, plan_spec, remember, row_values, world
 from planning.spec import NodeSpec, PlanSpec, Tree
@@ -121,7 +121,7 @@ def commit(
         ]
         findings = kept + checks.validate(packed, live, only=keys, tree=tree)
         findings += [f for f in packing.findings if f.node in keys]
-    plan.findings = [f.as_dict() for f in _ordered(findings, tree)]
+    plan.findings = [f.as_dict() for f in ordered(findings, tree)]
     plan.version += 1
     plan.validated_version = plan.version
     plan.based_on_sync = pool_selectors.scope_last_read(plan.scope)
@@ -129,15 +129,6 @@ def commit(
     _hold_blocks(plan, tree)
     remember(plan, packed.nodes, ids)
     return Outcome(plan, packing, findings)
-
-
-def _ordered(findings: list[Finding], tree: Tree) -> list[Finding]:
-    order = {n.key: i for i, n in enumerate(tree.walk())}
-    unique = {(f.node, f.code, f.message): f for f in findings}
-    return sorted(
-        unique.values(),
-        key=lambda f: (not f.is_error, -1 if f.node is None else order.get(f.node, 1 << 30)),
-    )
 
 
 def _write_nodes(

@@ -19,9 +19,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from planning import checks, clone, services, wizard
-from planning.findings import Finding
+from planning.findings import ordered
 from planning.models import Plan
-from planning.selectors import plan_spec, world
+from planning.selectors import spec_of, world
 from planning.spec import Tree
 from planning.start_forms import (
     CloneForm,
@@ -166,7 +166,7 @@ def wizard_preview(form: WizardForm) -> wizard.Preview | None:
         space=[str(c) for c in data.get("space") or ()],
         parent_pool=parent,
     )
-    spec = plan_spec(draft, rows=()).with_nodes(wizard.expand(template))
+    spec = spec_of(draft, tuple(wizard.expand(template)))
     live = world(draft, spec)
     packing = services.pack(spec, live)
     found = checks.validate(spec.with_nodes(packing.nodes), live) + packing.findings
@@ -175,20 +175,10 @@ def wizard_preview(form: WizardForm) -> wizard.Preview | None:
     return wizard.preview(
         spec,
         packing,
-        findings=_ordered(found, Tree.of(packing.nodes)),
+        findings=ordered(found, Tree.of(packing.nodes)),
         template=template,
         space=root.facts.space if root is not None else None,
         limit=PREVIEW_ROWS,
-    )
-
-
-def _ordered(findings: list[Finding], tree: Tree) -> list[Finding]:
-    """Errors first, then in tree order; each once."""
-    order = {n.key: i for i, n in enumerate(tree.walk())}
-    unique = {(f.node, f.code, f.message): f for f in findings}
-    return sorted(
-        unique.values(),
-        key=lambda f: (not f.is_error, -1 if f.node is None else order.get(f.node, 1 << 30)),
     )
 
 
