@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from netaddr import IPNetwork
 
 from awsipam import addressing
@@ -104,6 +105,32 @@ def violations(
             "A block in the reservation ledger belongs to its holder: choose another.",
         )
     ]
+
+
+def holder_clash(
+    ipam_id: int, network: IPNetwork, family: str, *, exclude: int | None = None
+) -> ValidationError | None:
+    """The refusal of ``network`` as a new block of the ledger: any overlap with another
+    block (``exclude``: the primary key of the row being changed), a plan's included, is
+    refused, naming the holder (one query)."""
+    rows = Reservation.objects.filter(ipam_id=ipam_id, address_family=family)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    found = [
+        Reserved(cidr, kind, name, plan_id)
+        for cidr, kind, name, plan_id in rows.values_list("cidr", "kind", "name", "plan_id")
+        if cidr is not None and addressing.overlapping(network, [cidr])
+    ]
+    if not found:
+        return None
+    first = by_address(found)[0]
+    code = "overlaps_plan" if first.kind == Reservation.Kind.PLAN else "overlaps_reservation"
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return ValidationError(
+        "%(cidr)s overlaps %(other)s, reserved for %(holder)s%(more)s.",
+        code=code,
+        params={"cidr": network, "other": first.cidr, "holder": first.holder, "more": more},
+    )
 
 
 def cidrs(ledger: Iterable[Reserved]) -> list[IPNetwork]:
