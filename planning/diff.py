@@ -225,6 +225,10 @@ def _reasons(violations: Iterable[Violation]) -> list[Reason]:
     return [Reason(v.code, f"AWS would refuse: {v.message}") for v in violations]
 
 
+# A node's kind, what differs, its steps and why it is blocked (if it is).
+_Verdict = tuple[str, list[Change], list[Step], list[Reason]]
+
+
 class _Differ:
     def __init__(
         self, spec: PlanSpec, world: World, findings: Iterable[Finding | Mapping[str, Any]]
@@ -322,7 +326,7 @@ class _Differ:
             waits.append(Wait(modified.id, parent.key, POOL_MODIFIED))
         return waits
 
-    def _create(self, node: NodeSpec, parent: NodeSpec | None):
+    def _create(self, node: NodeSpec, parent: NodeSpec | None) -> _Verdict:
         """CreateIpamPool, then ProvisionIpamPoolCidr. The child of a pool the plan creates
         or grows is created once the parent holds its space: AWS would take it earlier (rule
         17), but a parent whose CIDR fails then leaves no empty children behind."""
@@ -367,7 +371,7 @@ class _Differ:
             changes.append(Change("cidr", "", str(node.cidr)))
         return CREATE, changes, steps, reasons
 
-    def _bound(self, node: NodeSpec, parent: NodeSpec | None):
+    def _bound(self, node: NodeSpec, parent: NodeSpec | None) -> _Verdict:
         live = self.world.pools.get(node.pool_id)
         if live is None:
             reason = Reason(
