@@ -28,7 +28,7 @@ MIN_VISIBLE_PX = 3.0  # a block too small for its scale is still drawn, this wid
 @dataclass(frozen=True)
 class Block:
     network: IPNetwork | IPRange  # a free range need not be one CIDR
-    kind: str  # "pool", "allocation" or "free"
+    kind: str  # "pool", "allocation", "free" or "reserved" (held in the ledger)
     label: str
     href: str
 

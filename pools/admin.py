@@ -10,6 +10,7 @@ from typing import Any
 
 from auditlog.admin import LogEntryAdmin
 from auditlog.filters import ResourceTypeFilter
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Count, QuerySet
@@ -17,9 +18,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from awsipam import addressing
 from awsipam.choices import LIVE_CIDR_STATES
 from awsipam.constants import MAX_POOL_DEPTH
-from pools import tasks, tree
+from pools import ledger, tasks, tree
 from pools.models import (
     AwsCall,
     Change,
@@ -29,6 +31,7 @@ from pools.models import (
     IpamPoolCidr,
     IpamScope,
     PoolCreation,
+    Reservation,
     by_address,
 )
 from pools.selectors import pool_ancestors
@@ -363,3 +366,80 @@ class ChangeAdmin(LogEntryAdmin):
     list_filter = ["action", "origin", ResourceTypeFilter, "ipam"]
     search_fields = ["pool_aws_id", "object_repr", "actor__username"]
     show_full_result_count = False
+
+
+class ReservationForm(forms.ModelForm):
+    """A block of the ledger added or changed by hand: parsed as AWS parses a CIDR, and
+    refused if it overlaps another block (a plan's included), as on the ledger's page."""
+
+    class Meta:
+        model = Reservation
+        fields = ["ipam", "address_family", "cidr", "kind", "name", "note"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        family, cidr = data.get("address_family"), self.data.get("cidr", "")
+        if not family or "cidr" in self.errors or data.get("ipam") is None:
+            return data
+        parsed = addressing.parse_cidr(str(cidr), family)
+        if parsed.network is None:
+            assert parsed.violation is not None
+            self.add_error(
+                "cidr", forms.ValidationError(parsed.violation.message, parsed.violation.code)
+            )
+            return data
+        data["cidr"] = parsed.network
+        clash = ledger.holder_clash(
+            data["ipam"].pk, parsed.network, family, exclude=self.instance.pk
+        )
+        if clash is not None:
+            self.add_error("cidr", clash)
+        return data
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    """The reservation ledger. A plan's rows are the planner's: shown, never edited here."""
+
+    form = ReservationForm
+    list_display = [
+        "cidr",
+        "kind",
+        "name",
+        "ipam",
+        "address_family",
+        "plan_id",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["kind", "ipam", "address_family"]
+    search_fields = ["cidr", "name", "note"]
+    list_select_related = ["ipam", "created_by"]
+    readonly_fields = ["plan_id", "created_by", "created_at"]
+    ordering = ["ipam", "address_family", "cidr"]
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "kind":  # a plan's rows come from the planner only
+            kwargs["choices"] = [
+                c for c in Reservation.Kind.choices if c[0] != Reservation.Kind.PLAN
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def _planner_owns(self, obj: Any) -> bool:
+        return obj is not None and obj.kind == Reservation.Kind.PLAN
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._planner_owns(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._planner_owns(obj) and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it would take a plan's rows along
+        return actions
+
+    def save_model(self, request: HttpRequest, obj: Reservation, form: Any, change: bool) -> None:
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

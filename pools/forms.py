@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
 from awsipam import addressing, constants, rules
 from awsipam.catalog import Violation
 from awsipam.choices import ScopeType
-from pools import preflight, selectors
+from pools import ledger, preflight, selectors
 from pools.models import AddressFamily, AwsService, IpamPool, IpamScope, PublicIpSource
 from pools.services import FirstCidr, PoolSpec, new_client_token
 
@@ -420,7 +422,24 @@ class PoolForm(forms.Form):
         )
         add_violations(self, created, POOL_FIELDS)
         add_violations(self, provisioned, FIRST_CIDR_FIELDS)
+        if first and not any(f in self.errors for f in FIRST_CIDR_FIELDS.values()):
+            add_violations(
+                self,
+                preflight.ledger_check(
+                    first.request("(new pool)"),
+                    address_family=self.chosen_family,
+                    reserved=self.reserved,
+                    source=source,
+                ),
+                FIRST_CIDR_FIELDS,
+            )
         return data
+
+    @cached_property
+    def reserved(self) -> list[ledger.Reserved]:
+        """The reservation ledger of the chosen scope's IPAM and family (one query, once)."""
+        scope = self.chosen_scope
+        return ledger.held(scope.ipam_id, self.chosen_family) if scope is not None else []
 
     def _typed(self, name: str) -> Any:
         """A field's value as typed, cleaned by the field alone (None if it does not clean)."""
@@ -443,6 +462,7 @@ class PoolForm(forms.Form):
             "min_netmask": self._typed("allocation_min_netmask_length"),
             "max_netmask": self._typed("allocation_max_netmask_length"),
             "wanted_length": wanted,
+            "reserved": SimpleLazyObject(lambda: self.reserved),
         }
 
     # --- results ------------------------------------------------------------------------
@@ -574,6 +594,21 @@ class ProvisionCidrForm(forms.Form):
             return data
         request = self.space().request(self.pool.pool_id)
         add_violations(self, preflight.provision(request, pool=self.pool), PROVISION_FIELDS)
+        if not self.errors:
+            pool = self.pool
+            source = pool.source_pool if request.get("NetmaskLength") is not None else None
+            if source is not None:  # with its space, which the block is taken from
+                source = selectors.pool_with_space().filter(pk=source.pk).first()
+            add_violations(
+                self,
+                preflight.ledger_check(
+                    request,
+                    address_family=pool.address_family,
+                    reserved=ledger.held(pool.ipam_id, pool.address_family),
+                    source=source,
+                ),
+                PROVISION_FIELDS,
+            )
         if not self.errors and data.get("cidr"):
             data["cidr"] = str(addressing.parse_cidr(data["cidr"]).network)
         return data

@@ -527,5 +527,7 @@ class Reservation(models.Model):
 
     def clean(self) -> None:
         version = FAMILY_VERSION.get(self.address_family)
-        if self.cidr is not None and self.cidr.version != version:
-            raise ValidationError({"cidr": f"{self.cidr} is not an {self.address_family} CIDR."})
+        # as a form leaves it: text, or empty when its field was refused
+        cidr = self._meta.get_field("cidr").to_python(self.cidr)
+        if cidr is not None and cidr.version != version:
+            raise ValidationError({"cidr": f"{cidr} is not an {self.address_family} CIDR."})

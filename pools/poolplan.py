@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from awsipam import addressing, rules
 from awsipam.constants import MAX_POOL_DEPTH
-from pools import selectors
+from pools import ledger, selectors
 from pools.models import IpamPool, IpamScope
 
 FREE_BLOCKS_SHOWN = 8
@@ -23,6 +24,7 @@ class Plan:
     next_free_cidr: str = ""
     next_free_length: int | None = None
     free_blocks: tuple[str, ...] = ()
+    reserved_blocks: tuple[tuple[str, str], ...] = ()  # (CIDR, holder) held in the ledger
     scope_type: str = ""
     source_locale: str = ""
 
@@ -35,9 +37,13 @@ def pool_plan(
     min_netmask: int | None = None,
     max_netmask: int | None = None,
     wanted_length: int | None = None,
+    reserved: Sequence[ledger.Reserved] | None = None,
 ) -> Plan:
     """The new pool's depth, locale and allocation range, and the source pool's free space
-    with its lowest free block of ``wanted_length`` (or of a size that suits the source)."""
+    with its lowest free block of ``wanted_length`` (or of a size that suits the source).
+
+    The reservation ledger's blocks (``reserved``, or the IPAM's, one query) are never
+    offered: they are left out of the free space and listed with their holder."""
     if scope is None:
         return Plan()
     plan = {
@@ -53,6 +59,10 @@ def pool_plan(
         return Plan(**plan)
     facts = selectors.pool_facts(source)
     space, used = facts.space, facts.used
+    if reserved is None:
+        reserved = ledger.held(source.ipam_id, family) if space else []
+    held = ledger.within(reserved, space)
+    used = [*used, *ledger.cidrs(held)]
     low, high = facts.netmask_range
     if wanted_length is None:  # nothing typed yet: suggest the source's default size
         natural = space[0].prefixlen + 1 if space else low
@@ -67,4 +77,5 @@ def pool_plan(
         next_free_cidr=str(suggestion) if suggestion else "",
         next_free_length=wanted_length,
         free_blocks=tuple(str(b) for b in free),
+        reserved_blocks=tuple((str(h.cidr), h.holder) for h in held[:FREE_BLOCKS_SHOWN]),
     )

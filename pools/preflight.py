@@ -1,19 +1,20 @@
-"""The app's pre-flight checks: AWS's rules (:mod:`awsipam.rules`) over what the mirror knows.
+"""The app's pre-flight checks: AWS's rules (:mod:`awsipam.rules`) over what the mirror knows,
+and the app's own rule of the reservation ledger (:func:`ledger_check`).
 
 Each function takes the request the app is about to send, as boto3 takes it, and returns
 every rule it breaks; nothing here calls AWS. The forms show the violations next to their
 fields (:func:`pools.forms.add_violations`); :func:`check` serves callers that have only the
-request (tests, scripts).
+request (tests, scripts), and judges AWS's rules alone, as AWS would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from awsipam import rules
+from awsipam import addressing, rules
 from awsipam.catalog import Violation
-from pools import selectors
+from pools import ledger, selectors
 from pools.models import IpamPool, IpamScope
 
 Request = Mapping[str, Any]
@@ -96,6 +97,60 @@ def delete_tags(request: Request) -> list[Violation]:
     for pool_id in request.get("Resources") or []:
         IpamPool.objects.live().get(pool_id=pool_id)
     return rules.check_delete_tags(request)
+
+
+def ledger_check(
+    request: Request,
+    *,
+    address_family: str,
+    reserved: Sequence[ledger.Reserved],
+    source: IpamPool | None = None,
+    allocation: bool = False,
+    field: str = "Cidr",
+) -> list[Violation]:
+    """The reservation ledger's refusal of the block a ProvisionIpamPoolCidr (or, with
+    ``allocation``, an AllocateIpamPoolCidr) would take: its ``Cidr``, or the block AWS would
+    pick for its ``NetmaskLength`` (the lowest free one of ``source``, or of the pool
+    allocated from), with a free, unreserved block to give instead. The app's rule
+    (:data:`pools.ledger.LEDGER_CODE`), not AWS's: AWS would accept the request."""
+    if request.get("Cidr"):
+        network = addressing.parse_cidr(str(request["Cidr"]), address_family).network
+        if network is None:  # AWS's rules say why
+            return []
+        return ledger.violations(network, reserved, field=field, may_hold=not allocation)
+    if source is None:
+        return []
+    length = request.get("NetmaskLength")
+    if not allocation and not isinstance(length, int):
+        return []
+    facts = selectors.pool_facts(source)
+    held = ledger.within(reserved, facts.space)
+    if allocation:  # the pool's default length if none is given; its allowed, disallowed
+        block = rules.next_allocation_cidr(request, pool=facts)
+        around = [*(request.get("DisallowedCidrs") or ()), *(str(c) for c in ledger.cidrs(held))]
+        instead = rules.next_allocation_cidr({**request, "DisallowedCidrs": around}, pool=facts)
+    else:
+        block = addressing.lowest_free_block(facts.space, facts.used, length)
+        taken = [*facts.used, *ledger.cidrs(held)]
+        instead = addressing.lowest_free_block(facts.space, taken, length)
+    if block is None:
+        return []
+    found = ledger.clashes(held, block, may_hold=not allocation)
+    if not found:
+        return []
+    hint = (
+        f"Give a CIDR instead: {instead} is free and not reserved."
+        if instead is not None
+        else f"No free /{block.prefixlen} outside the reserved blocks is left."
+    )
+    return [
+        Violation(
+            ledger.LEDGER_CODE,
+            "NetmaskLength",
+            f"AWS would take {block}, the lowest free /{block.prefixlen}, which overlaps "
+            f"{found[0].cidr}, reserved for {found[0].holder}. {hint}",
+        )
+    ]
 
 
 _TAGGING = {"CreateTags": create_tags, "DeleteTags": delete_tags}

@@ -28,7 +28,7 @@ from awsipam.choices import (
     AllocationResourceType,
 )
 from awsipam.facts import AllocationFacts, CidrFacts, PoolFacts, Quotas, ScopeFacts
-from pools import addressmap, tree
+from pools import addressmap, ledger, tree
 from pools.models import (
     CidrState,
     Ipam,
@@ -116,13 +116,16 @@ def _url_maker(name: str) -> Callable[[Any], str]:
 
 
 def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
-    """The pool's CIDRs with its child pools, allocations and free ranges, to scale.
+    """The pool's CIDRs with its child pools, allocations and free ranges, to scale, and the
+    free ranges the reservation ledger holds (one query), shown with their holder.
 
     Each block links to a page of the app: a child pool to its page, an allocation to its row
-    on this pool's page, a free range to the creation form with the block it offers.
+    on this pool's page, a free range to the creation form with the block it offers; a
+    reserved range offers nothing.
     """
     space = [c.cidr for c in pool.cidrs.all() if c.cidr and c.state in SPACE_CIDR_STATES]
     allocations = list(pool.allocations.all())
+    reserved = ledger.within(ledger.held(pool.ipam_id, pool.address_family), space) if space else []
     children = {
         pool_id: name or description
         for pool_id, name, description in IpamPool.objects.filter(source_pool=pool).values_list(
@@ -142,9 +145,14 @@ def pool_address_map(pool: IpamPool) -> addressmap.AddressMap:
             label = allocation.description or allocation.resource_id or "allocation"
             href = f"{here}#allocation-{quote(allocation.allocation_id, safe='')}"
             blocks.append(addressmap.Block(network, "allocation", label, href))
+    used = [b.network for b in blocks]
+    for free, held in ledger.reserved_ranges(space, used, reserved):
+        blocks.append(
+            addressmap.Block(free.cidr or free.span, "reserved", f"reserved: {held.holder}", "")
+        )
     new_pool = reverse("pool_new")
     source = quote(pool.pool_id, safe="")
-    for free in addressing.free_ranges(space, [b.network for b in blocks]):
+    for free in addressing.free_ranges(space, [*used, *ledger.cidrs(reserved)]):
         target = tree.create_here(pool, free)
         href = f"{new_pool}?source={source}&cidr={quote(str(target), safe='')}" if target else ""
         whole = free.cidr

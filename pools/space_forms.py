@@ -14,7 +14,7 @@ from django import forms
 
 from awsipam import addressing, constants
 from awsipam.catalog import Violation
-from pools import preflight
+from pools import ledger, preflight
 from pools.forms import AwsIdChoiceField, add_violations, limit_netmask_widgets, netmask_field
 from pools.models import IpamPool, IpamPoolAllocation
 from pools.services import AllocationSpec, new_client_token
@@ -129,6 +129,19 @@ class AllocateForm(forms.Form):
         request = self.spec(data).request(self.pool.pool_id)
         request["ClientToken"] = data["client_token"]
         add_violations(self, preflight.allocate(request, pool=self.pool), ALLOCATE_FIELDS)
+        if not self.errors:
+            pool = self.pool
+            add_violations(
+                self,
+                preflight.ledger_check(
+                    request,
+                    address_family=pool.address_family,
+                    reserved=ledger.held(pool.ipam_id, pool.address_family),
+                    source=pool,
+                    allocation=True,
+                ),
+                ALLOCATE_FIELDS,
+            )
         if not self.errors and data.get("cidr"):
             data["cidr"] = str(addressing.parse_cidr(data["cidr"]).network)
         return data

@@ -2,8 +2,9 @@
 
 Whatever the number of pools, a page of the tree costs the same few queries: the pools to show,
 then their CIDRs, their use and their child counts in bulk, and the allocations of the pools
-shown open (their free space lies between them). Use and free space come from the allocations
-(a child pool's CIDR is an allocation in its source pool, as in AWS).
+shown open (their free space lies between them) with the reservation ledger (what of it is
+reserved). Use and free space come from the allocations (a child pool's CIDR is an allocation
+in its source pool, as in AWS).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from netaddr import IPNetwork
 
 from awsipam import addressing
 from awsipam.constants import NETMASK_LIMITS
+from pools import ledger
 from pools import search as poolsearch
 from pools.models import IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope
 
@@ -43,11 +45,13 @@ MAX_OPEN = 1000  # pools a URL may open (each is a query parameter)
 
 @dataclass
 class FreeBlock:
-    """A free range of a pool's space, between its allocations (child pools included)."""
+    """A free range of a pool's space, between its allocations (child pools included); or,
+    of kind "reserved", a range of it the reservation ledger holds, which is never offered."""
 
     range: addressing.FreeRange
     parent: IpamPool
     kind: str = "free"
+    holder: str = ""  # who holds a reserved range
 
     @property
     def addresses(self) -> int:
@@ -55,6 +59,8 @@ class FreeBlock:
 
     @property
     def create_cidr(self) -> IPNetwork | None:
+        if self.kind != "free":
+            return None
         return create_here(self.parent, self.range)
 
 
@@ -70,6 +76,7 @@ class Node:
     match_note: str = ""  # how a match's CIDR meets an address or CIDR searched for
     children: list[Node | FreeBlock] = field(default_factory=list)
     kind: str = "pool"
+    reserved: list[ledger.Reserved] = field(default_factory=list)  # the ledger, for open pools
 
     @property
     def provisioned(self) -> int:
@@ -94,11 +101,21 @@ class Node:
         return bool(self.child_count)
 
     def free_blocks(self) -> list[FreeBlock]:
-        """The pool's free space as ranges between its allocations."""
-        return [
+        """The pool's free space as ranges between its allocations, less what the ledger
+        holds, which comes as reserved ranges with its holder."""
+        used = self.allocations or []
+        mine = ledger.within(self.reserved, self.cidrs)
+        blocks = [
             FreeBlock(free, self.pool)
-            for free in addressing.free_ranges(self.cidrs, self.allocations or [])
+            for free in addressing.free_ranges(self.cidrs, [*used, *ledger.cidrs(mine)])
         ]
+        if mine:
+            blocks += [
+                FreeBlock(free, self.pool, "reserved", block.holder)
+                for free, block in ledger.reserved_ranges(self.cidrs, used, mine)
+            ]
+            blocks.sort(key=lambda b: (b.range.version, b.range.first))
+        return blocks
 
 
 def create_here(pool: IpamPool, free: addressing.FreeRange) -> IPNetwork | None:
@@ -126,7 +143,8 @@ def annotate(
     selection: QuerySet[IpamPool] | None = None,
 ) -> list[Node]:
     """Nodes for ``pools`` with their CIDRs, use and child counts (three queries), and the
-    allocations of the pools in ``open_ids`` (primary keys; one more query).
+    allocations of the pools in ``open_ids`` (primary keys) with the reservation ledger of
+    their IPAM (two more queries).
 
     ``selection``, a query of exactly those pools, is used in the queries instead of the list
     of their keys (a thousand keys cost a thousand query parameters).
@@ -163,6 +181,9 @@ def annotate(
             .values_list("pool_id", "cidr")
         ):
             by_id[pool_id].allocations.append(cidr)
+        reserved = ledger.held(scope_ids={by_id[pk].pool.scope_id for pk in opened})
+        for pk in opened:
+            by_id[pk].reserved = reserved
     for source_id, count in (
         IpamPool.objects.live()
         .filter(source_pool_id__in=ids)

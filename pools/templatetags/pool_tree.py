@@ -73,6 +73,15 @@ class TreeWriter:
         first, last = escape(free.first_text), escape(free.last_text)
         whole = free.cidr
         size = escape(str(whole) if whole is not None else free.size_label)
+        if block.kind == "reserved":
+            return (
+                f'<li role="treeitem" aria-level="{level}" class="free reserved" tabindex="-1" '
+                f'data-range="{first}-{last}">'
+                f'<div class="row"><span class="toggle-spacer"></span> '
+                f'<span class="free-label"><code class="range">{first} - {last}</code> reserved '
+                f'<span class="free-size">{size}</span></span> '
+                f'<span class="holder">for {escape(block.holder)}</span></div></li>'
+            )
         link = ""
         target = block.create_cidr if self.can_create else None
         if target is not None:

@@ -650,8 +650,8 @@ def test_live_validation_reads_only_the_database(
     # session, user, permissions (4); scope and source pool, looked up once each for the
     # plan and once by their fields (4); the source pool's CIDRs and allocations (2); how many
     # source pools the scope offers, and those choices re-rendered for the new scope (2); how
-    # many pools the scope has, for AWS's quota (1).
-    with django_assert_max_num_queries(13):
+    # many pools the scope has, for AWS's quota (1); the reservation ledger (1).
+    with django_assert_max_num_queries(14):
         answer = live(editor, data, "scope")
     assert answer.field_codes("first_cidr") == ["cidr_overlaps_allocation"]
     assert answer.parts == {

@@ -562,8 +562,8 @@ def test_many_allocations_are_capped_with_a_link_to_all(
 
 
 # session, user, permissions (2), the pool and its space (3), children (2), creation, the
-# change log's calls and changes (2), the delete confirmation's counts (1)
-POOL_PAGE_QUERIES = 13
+# change log's calls and changes (2), the delete confirmation's counts (1), the ledger (1)
+POOL_PAGE_QUERIES = 14
 
 
 def test_the_pool_page_sends_as_many_queries_at_1000_allocations_as_at_2(

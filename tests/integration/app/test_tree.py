@@ -462,18 +462,18 @@ SIZES = [30, 300]
 # The same budget at both sizes. Every page: the session and the user. Then the tree's own
 # queries: the pools (top levels, children of the open pools, or all links for a search or
 # "expand all"), and over the pools shown, their CIDRs, their use, their child counts and the
-# allocations of the open pools.
+# allocations of the open pools with the reservation ledger (what of their space is reserved).
 QUERIES = {
     "scope": 8,  # + scope, when it was last read, top-level pools, CIDRs, use, child counts
-    "open": 10,  # + children of the open pools, allocations of the open pools
-    "children": 8,  # pool, its children, CIDRs, use, allocations, child counts
+    "open": 11,  # + children of the open pools, allocations of the open pools, the ledger
+    "children": 9,  # pool, its children, CIDRs, use, allocations, the ledger, child counts
     # scope, last read, the matches by name, ID or description and by tag (or by CIDR), the
     # matches with their ancestors (one recursive query), CIDRs, use, child counts
     "search": 10,
     # scope, last read, a level of pools at a time (with their child counts; ten levels at
-    # most), the count of pools, CIDRs, use, allocations, child counts
-    "expand_all": 19,
-    "map": 6,  # pool with scope and source, CIDRs, allocations, child pools' names
+    # most), the count of pools, CIDRs, use, allocations, the ledger, child counts
+    "expand_all": 20,
+    "map": 7,  # pool with scope and source, CIDRs, allocations, the ledger, child pools' names
 }
 
 
