@@ -238,6 +238,8 @@ class _Differ:
         self.family = spec.address_family
         self.scope_id = world.scope.scope_id or spec.scope_id
         self.parent_pool_id = spec.parent_pool_id or world.parent_pool_id
+        root = world.pools.get(self.parent_pool_id)
+        self.root_locale = root.facts.locale if root is not None else None
         self.bound_ids = {n.pool_id for n in spec.nodes if n.bound}
         self.errors: dict[str, list[Finding]] = {}
         self.plan_reasons: list[Reason] = []
@@ -334,7 +336,12 @@ class _Differ:
         if node.cidr is None:
             reasons.append(Reason("node_not_placed", f"{node.name} has no CIDR yet."))
         request = create_pool_request(
-            node, plan=self.spec, tree=self.tree, scope_id=self.scope_id, source_pool_id=None
+            node,
+            plan=self.spec,
+            tree=self.tree,
+            scope_id=self.scope_id,
+            source_pool_id=None,
+            root_locale=self.root_locale,
         )
         if parent is not None:
             source: Any = parent.pool_id if parent.bound else ref(parent.key)

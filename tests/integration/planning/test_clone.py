@@ -355,5 +355,6 @@ def test_a_thousand_new_nodes_are_inserted_with_their_parents_and_not_rewritten(
         create(big_tree.scope, found, name="big")
 
     updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "planning_plannode"')]
-    # New rows go in a level at a time, each with its parent. Rewriting every column of a thousand new rows in CASE expressions took half a minute.
+    # New rows go in a level at a time, each with its parent. Rewriting every column of a
+    # thousand new rows in CASE expressions took half a minute.
     assert not [u for u in updates if '"name" = CASE' in u or '"pool_id" = CASE' in u]

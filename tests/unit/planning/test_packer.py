@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import pytest
@@ -249,7 +250,8 @@ def test_property_adding_any_node_moves_nothing(nodes, data):
     placed = [n for n in first.nodes if n.cidr is not None]
     parent = data.draw(st.sampled_from(placed)) if placed else None
     low = min(parent.cidr.prefixlen + 1, 32) if parent else 8
-    extra = node("new", parent.key if parent else None, prefix_length=data.draw(st.integers(low, 32)))
+    length = data.draw(st.integers(low, 32))
+    extra = node("new", parent.key if parent else None, prefix_length=length)
     after = pack(plan(*first.nodes, extra))
     before = {n.key: n.cidr for n in first.nodes}
     assert all(before[n.key] == n.cidr for n in after.nodes if n.key in before)
@@ -260,4 +262,4 @@ def test_property_adding_any_node_moves_nothing(nodes, data):
             by_parent.setdefault(n.parent, []).append(n.cidr)
     for blocks in by_parent.values():
         blocks.sort(key=lambda c: c.first)
-        assert all(a.last < b.first for a, b in zip(blocks, blocks[1:], strict=False))
+        assert all(a.last < b.first for a, b in itertools.pairwise(blocks))
