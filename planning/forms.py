@@ -233,11 +233,19 @@ class NodeForm(_Described):
         art_rows = [
             {"key": k, "value": v} for k, v in (node.allocation_resource_tags if node else ())
         ]
+        # A post without a formset's rows (not from this form) leaves those tags as they are.
+        self.posted = {p: bool(data) and f"{p}-TOTAL_FORMS" in data for p in ("tag", "arts")}
         self.tags = TagFormSet(
-            data or None, prefix="tag", initial=tag_rows, form_kwargs={"label_suffix": ""}
+            data if self.posted["tag"] else None,
+            prefix="tag",
+            initial=tag_rows,
+            form_kwargs={"label_suffix": ""},
         )
         self.allocation_tags = TagFormSet(
-            data or None, prefix="arts", initial=art_rows, form_kwargs={"label_suffix": ""}
+            data if self.posted["arts"] else None,
+            prefix="arts",
+            initial=art_rows,
+            form_kwargs={"label_suffix": ""},
         )
         self.describe_inputs(*self.tags, *self.allocation_tags)
         self.built: NodeSpec | None = None
@@ -269,7 +277,13 @@ class NodeForm(_Described):
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
-        return self.tags.is_valid() & self.allocation_tags.is_valid() & valid
+        for formset in self.formsets:
+            if formset.is_bound:
+                valid = formset.is_valid() and valid
+        return valid
+
+    def _pairs(self, formset: Any, current: tuple[tuple[str, str], ...]) -> tuple:
+        return tuple(sorted(formset.pairs())) if formset.is_bound else current
 
     # --- checks -------------------------------------------------------------------------
 
@@ -306,6 +320,8 @@ class NodeForm(_Described):
                 "spare_slots_out_of_range",
             )
         for formset in self.formsets:
+            if not formset.is_bound or not formset.is_valid():
+                continue
             for row in formset.forms:
                 if (getattr(row, "cleaned_data", None) or {}).get("key") == NAME_TAG:
                     row.add_error(
@@ -440,8 +456,10 @@ class NodeForm(_Described):
             max_netmask=data.get("max_netmask"),
             default_netmask=data.get("default_netmask"),
             description=data.get("description", ""),
-            tags=tuple(sorted(self.tags.pairs())),
-            allocation_resource_tags=tuple(sorted(self.allocation_tags.pairs())),
+            tags=self._pairs(self.tags, base.tags),
+            allocation_resource_tags=self._pairs(
+                self.allocation_tags, base.allocation_resource_tags
+            ),
         )
 
     def changes(self, current: NodeSpec) -> dict[str, Any]:
