@@ -279,6 +279,11 @@ def _node(spec: PlanSpec, key: str) -> NodeSpec:
 @transaction.atomic
 def node_add(plan: Plan, node: NodeSpec) -> Outcome:
     def edit(spec: PlanSpec) -> tuple[PlanSpec, list[str]]:
+        if any(n.key == node.key for n in spec.nodes):
+            # A second submit of one form (its key is made when the form is shown).
+            raise PlanError(
+                "This node is in the plan already.", field="key", code="node_key_exists"
+            )
         if node.parent is not None:
             _node(spec, node.parent)
         return spec.with_nodes([*spec.nodes, node]), [node.key]
