@@ -214,11 +214,12 @@ def world(plan: Plan, spec: PlanSpec, keys: Collection[str] | None = None) -> Wo
         .filter(pool__scope=scope, pool__source_pool_aws_id="", pool__missing_since=None)
         .values_list("pool__pool_id", "cidr")
     )
+    ledger = Reservation.objects.filter(ipam=ipam, address_family=plan.address_family)
+    if plan.pk is not None:  # a draft not yet saved holds nothing of its own
+        ledger = ledger.exclude(plan_id=plan.pk)
     held = tuple(
         Held(r.cidr, r.kind, r.name, r.plan_id)
-        for r in Reservation.objects.filter(ipam=ipam, address_family=plan.address_family)
-        .exclude(plan_id=plan.pk)
-        .only("cidr", "kind", "name", "plan_id")
+        for r in ledger.only("cidr", "kind", "name", "plan_id")
     )
     names = {n.name for n in nodes if n.name}
     live_names = frozenset(

@@ -39,9 +39,6 @@ CLONE_ROWS = 300  # pools listed before a clone
 FINDINGS_SHOWN = 12
 # A change in one of these fields re-renders the parts of the form that depend on it.
 PLACE_FIELDS = {"ipam", "scope", "address_family"}
-# The id of the plan a preview judges: the ledger's blocks of no plan are all seen (a plan
-# not saved has no id, and "not held by plan None" would leave out the external networks).
-DRAFT_PLAN_ID = 0
 
 
 def _is_live(request: HttpRequest) -> bool:
@@ -158,7 +155,6 @@ def wizard_preview(form: WizardForm) -> wizard.Preview | None:
         return None
     parent = data.get("parent_pool")
     draft = Plan(
-        pk=DRAFT_PLAN_ID,
         ipam=ipam,
         scope=scope,
         address_family=template.family,
