@@ -56,9 +56,10 @@ POOL_ID_PATTERN = re.compile(AWS_ID_PATTERN)
 FORMATS = ("yaml", "json", "csv")
 CSV_COLUMNS = ("id", "name", "parent", "cidr", "locale", "prefix_length", "description")
 CSV_REQUIRED = ("name",)
-# A spreadsheet takes a cell that starts with one of these as a formula: such a text cell is
-# written with a leading apostrophe, which reading takes off again.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet takes a cell that starts with one of =+-@ (or a tab or CR) as a formula: such a
+# text cell (or one that already starts with apostrophes before one) is written with one more
+# apostrophe in front, which reading takes off again.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
 
 
 class Problem(NamedTuple):
@@ -193,13 +194,31 @@ def to_json(spec: PlanSpec, **kwargs: Any) -> str:
     return json.dumps(to_document(spec, **kwargs), indent=2, ensure_ascii=False) + "\n"
 
 
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, writing text with a line break other than LF double-quoted:
+    its single-quoted style does not read back NEL (U+0085) as written."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = '"' if any(c in data for c in "\r\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def to_yaml(spec: PlanSpec, **kwargs: Any) -> str:
     document = to_document(spec, **kwargs)
     head = ""
     if document.get("$schema"):
         head = f"# yaml-language-server: $schema={document.pop('$schema')}\n"
-    return head + yaml.safe_dump(
-        document, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+    return head + yaml.dump(
+        document,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
     )
 
 
@@ -744,11 +763,11 @@ def _tree_problems(nodes: list[NodeSpec], index: Mapping[str, int], report, wher
 
 
 def _cell(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if _FORMULA.match(text) else text
 
 
 def _uncell(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
+    return text[1:] if text.startswith("'") and _FORMULA.match(text[1:]) else text
 
 
 def to_csv(spec: PlanSpec) -> str:
