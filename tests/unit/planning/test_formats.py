@@ -56,8 +56,10 @@ def tags() -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
     )
 
 
-POOL_ID = st.from_regex(r"ipam-pool-[0-9a-f]{17}", fullmatch=True)
-KEY = st.from_regex(r"[A-Za-z0-9_-]{1,32}", fullmatch=True)
+HEX = "0123456789abcdef"
+POOL_ID = st.text(HEX, min_size=17, max_size=17).map("ipam-pool-".__add__)
+KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+KEY = st.text(KEY_CHARS, min_size=1, max_size=formats.MAX_KEY_LENGTH)
 
 
 @st.composite
@@ -124,7 +126,7 @@ def nodes_of(draw, family: str, max_nodes: int = 25) -> tuple[NodeSpec, ...]:
 
 
 @st.composite
-def plans(draw, max_nodes: int = 25) -> PlanSpec:
+def plans(draw, max_nodes: int = 15) -> PlanSpec:
     family = draw(st.sampled_from(["ipv4", "ipv6"]))
     return PlanSpec(
         name=draw(st.text(SAFE_CHAR, min_size=1, max_size=40).filter(str.strip)),
@@ -132,7 +134,9 @@ def plans(draw, max_nodes: int = 25) -> PlanSpec:
         nodes=draw(nodes_of(family, max_nodes)),
         space=tuple(draw(st.lists(network(family), max_size=3))),
         parent_pool_id=draw(st.one_of(st.just(""), POOL_ID)),
-        ipam_id=draw(st.one_of(st.just(""), st.from_regex(r"ipam-[0-9a-f]{17}", fullmatch=True))),
+        ipam_id=draw(
+            st.one_of(st.just(""), st.text(HEX, min_size=17, max_size=17).map("ipam-".__add__))
+        ),
         scope_id=draw(st.just("ipam-scope-0123456789abcdef0")),
         description=draw(safe_text()),
     )
