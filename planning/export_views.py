@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from awsipam.constants import MAX_POOL_DEPTH
 from planning import formats, selectors, services, terraform
 from planning.models import Plan
 from planning.upload_forms import DocumentForm, PlanImportForm, PlanUploadForm
@@ -103,6 +105,8 @@ def _upload_page(
         "schema_version": formats.SCHEMA_VERSION,
         "max_nodes": formats.MAX_NODES,
         "max_megabytes": formats.MAX_DOCUMENT_BYTES // (1024 * 1024),
+        "paste_megabytes": round((settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) / (1024 * 1024), 1),
+        "max_depth": MAX_POOL_DEPTH,
         "csv_columns": formats.CSV_COLUMNS,
     }
     template = "planning/plan_upload.html"

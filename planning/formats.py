@@ -21,6 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple
 
+import fastjsonschema
 import jsonschema
 import yaml
 from netaddr import IPNetwork
@@ -40,7 +41,7 @@ from planning.spec import Intent, Need, NodeSpec, PlanSpec, Tree, new_key
 SCHEMA_VERSION = plan_spec.SCHEMA_VERSION
 SCHEMA_FILE = f"plan-v{SCHEMA_VERSION}.schema.json"
 
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024  # a plan of MAX_NODES plain nodes is some 9 MB of JSON
 MAX_NODES = 20_000
 MAX_NESTING = 16  # a plan document is 6 levels deep; anything far deeper is not one
 MAX_PROBLEMS = 50  # reported; the rest are counted
@@ -194,32 +195,82 @@ def to_json(spec: PlanSpec, **kwargs: Any) -> str:
     return json.dumps(to_document(spec, **kwargs), indent=2, ensure_ascii=False) + "\n"
 
 
-class _Dumper(yaml.SafeDumper):
-    """PyYAML's safe dumper, writing text with a line break other than LF double-quoted:
-    its single-quoted style does not read back NEL (U+0085) as written."""
+# YAML is written here, not by PyYAML's dumper, which takes milliseconds a node. A string is
+# written plain when it is unmistakably text (and PyYAML's resolver agrees), else double-quoted
+# with JSON's escapes, plus escapes for what YAML's reader refuses or folds (C1 controls, NEL,
+# the line and paragraph separators, BOM, non-characters). A property test reads it back.
+_YAML = "tag:yaml.org,2002:"
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _./:@+-]*")
+_NOT_TEXT = frozenset({"null", "true", "false", "yes", "no", "on", "off", "~"})
+_YAML_ESCAPE = re.compile(r"[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+_RESOLVER = yaml.resolver.Resolver()
+MAX_IMPLICIT_KEY = 1000  # YAML reads a key written inline up to 1024 characters
 
 
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    style = '"' if any(c in data for c in "\r\x85\u2028\u2029") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+def yaml_string(text: str) -> str:
+    if (
+        _PLAIN.fullmatch(text)
+        and (text[0].isalpha() or "/" in text)
+        and not text.endswith((" ", ":"))
+        and ": " not in text
+        and " #" not in text
+        and text.lower() not in _NOT_TEXT
+        and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _YAML + "str"
+    ):
+        return text
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _YAML_ESCAPE.sub(lambda m: f"\\u{ord(m[0]):04x}", quoted)
 
 
-_Dumper.add_representer(str, _represent_str)
+def _yaml_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return yaml_string(value)
+    if isinstance(value, dict | list) and not value:
+        return "{}" if isinstance(value, dict) else "[]"
+    return yaml_string(str(value))
+
+
+def _yaml_block(value: dict | list, indent: int, out: list[str]) -> None:
+    pad = "  " * indent
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = yaml_string(str(key))
+            nested = isinstance(item, dict | list) and bool(item)
+            if len(name) > MAX_IMPLICIT_KEY:
+                out.append(f"{pad}? {name}")
+                head = f"{pad}:"
+            else:
+                head = f"{pad}{name}:"
+            if not nested:
+                out.append(f"{head} {_yaml_scalar(item)}")
+                continue
+            out.append(head)
+            _yaml_block(item, indent + 1 if isinstance(item, dict) else indent, out)
+        return
+    for item in value:
+        if isinstance(item, dict | list) and item:
+            inner: list[str] = []
+            _yaml_block(item, indent + 1, inner)
+            out.append(f"{pad}- " + inner[0][len(pad) + 2 :])
+            out.extend(inner[1:])
+        else:
+            out.append(f"{pad}- {_yaml_scalar(item)}")
 
 
 def to_yaml(spec: PlanSpec, **kwargs: Any) -> str:
     document = to_document(spec, **kwargs)
-    head = ""
+    lines: list[str] = []
     if document.get("$schema"):
-        head = f"# yaml-language-server: $schema={document.pop('$schema')}\n"
-    return head + yaml.dump(
-        document,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=100,
-    )
+        url = re.sub(r"\s", "", document.pop("$schema"))
+        lines.append(f"# yaml-language-server: $schema={url}")
+    _yaml_block(document, 0, lines)
+    return "\n".join(lines) + "\n"
 
 
 # --- reading: the outer bounds --------------------------------------------------------------
@@ -340,28 +391,81 @@ def from_json(text: str | bytes) -> tuple[PlanMeta, list[NodeSpec]]:
 
 # --- YAML: safe, without aliases, duplicate keys refused, lines kept for messages -----------
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# libyaml's parser when there, resolving no types: _yaml_data resolves the plain scalars that
+# may be other than text (by their first character, as PyYAML's resolver does), which is most
+# of the time reading takes otherwise. (So ``!!str 5`` is read as the number 5.)
+class _Loader(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # type: ignore[misc]
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        """Every untagged node is text, a list or a mapping (PyYAML's own resolver, called
+        for each node, is the slowest part of reading)."""
+        if kind is yaml.ScalarNode:
+            return _YAML + "str"
+        return _YAML + ("seq" if kind is yaml.SequenceNode else "map")
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
-    """PyYAML's safe loader (libyaml's when there), refusing a key given twice in a mapping."""
+_MAY_BE_TYPED = frozenset(_RESOLVER.yaml_implicit_resolvers)
+_SafeConstructor = yaml.constructor.SafeConstructor
+# YAML's scalar types, as PyYAML's safe loader reads them; "=" (the value type) as text.
+_SCALARS = {
+    _YAML + "str": lambda loader, node: node.value,
+    _YAML + "value": lambda loader, node: node.value,
+    _YAML + "null": lambda loader, node: None,
+    _YAML + "bool": _SafeConstructor.construct_yaml_bool,
+    _YAML + "int": _SafeConstructor.construct_yaml_int,
+    _YAML + "float": _SafeConstructor.construct_yaml_float,
+    _YAML + "timestamp": _SafeConstructor.construct_yaml_timestamp,
+    _YAML + "binary": _SafeConstructor.construct_yaml_binary,
+}
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[Any] = set()
-            for key_node, _ in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    continue  # (an unhashable key is refused by PyYAML itself)
-                key = self.construct_object(key_node)
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None,
-                        None,
-                        f"the key {_short(str(key))!r} is given twice",
-                        key_node.start_mark,
+
+def _scalar_tag(node: Any) -> str:
+    plain = not node.style  # (None from PyYAML, "" from libyaml)
+    if node.tag == _YAML + "str" and plain and node.value[:1] in _MAY_BE_TYPED:
+        return _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))
+    return node.tag
+
+
+def _at(node: Any, message: str, code: str) -> FormatError:
+    mark = node.start_mark
+    return FormatError.one(f"column {mark.column + 1}", message, code, line=mark.line + 1)
+
+
+def _yaml_data(loader: Any, root: Any) -> Any:
+    """The value of a composed YAML document, built without recursion (PyYAML's constructor
+    takes milliseconds a node): plain mappings, lists and scalars only, a key given twice in
+    a mapping refused, as are other types (sets, ordered maps, application tags)."""
+    holder: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(root, holder, 0)]
+    while stack:
+        node, parent, slot = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            make = _SCALARS.get(_scalar_tag(node))
+            if make is None:
+                raise _at(
+                    node, f"The YAML tag {_short(node.tag, 60)} is not taken here.", "yaml_tag"
+                )
+            value: Any = make(loader, node)
+        elif isinstance(node, yaml.SequenceNode) and node.tag == _YAML + "seq":
+            value = [None] * len(node.value)
+            stack.extend((child, value, i) for i, child in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode) and node.tag == _YAML + "map":
+            value = {}
+            for key_node, value_node in node.value:
+                key_tag = _scalar_tag(key_node) if isinstance(key_node, yaml.ScalarNode) else ""
+                if key_tag not in _SCALARS:  # a list or a mapping as a key, or a merge (<<)
+                    raise _at(key_node, "A key must be plain text.", "yaml_key")
+                key = _SCALARS[key_tag](loader, key_node)
+                if key in value:
+                    raise _at(
+                        key_node, f"The key {_short(str(key))!r} is given twice.", "duplicate_key"
                     )
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+                value[key] = None
+                stack.append((value_node, value, key))
+        else:
+            raise _at(node, f"The YAML tag {_short(node.tag, 60)} is not taken here.", "yaml_tag")
+        parent[slot] = value
+    return holder[0]
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> Problem:
@@ -410,7 +514,7 @@ def from_yaml(text: str | bytes) -> tuple[PlanMeta, list[NodeSpec]]:
         loader = _Loader(text)
         try:
             root = loader.get_single_node()
-            data = loader.construct_document(root) if root is not None else None
+            data = _yaml_data(loader, root) if root is not None else None
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
@@ -476,6 +580,64 @@ _Validator = jsonschema.validators.extend(
 @cache
 def _validator() -> Any:
     return _Validator(schema())
+
+
+def _node_schema() -> dict[str, Any]:
+    whole = schema()
+    return {"$schema": whole["$schema"], "$defs": whole["$defs"], "$ref": "#/$defs/node"}
+
+
+@cache
+def _node_validator() -> Any:
+    return _Validator(_node_schema())
+
+
+@cache
+def _fast_node_check() -> Any:
+    """The node schema compiled to Python (fastjsonschema): some fifty times faster than
+    jsonschema, which takes milliseconds a node; it says only whether a node passes, and takes
+    16.0 for an integer, so a node with a float is judged by jsonschema too."""
+    return fastjsonschema.compile(_node_schema())
+
+
+def _has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            return True
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _node_passes(node: Any) -> bool:
+    try:
+        _fast_node_check()(node)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return not _has_float(node)
+
+
+def _schema_errors(data: Any) -> list[jsonschema.ValidationError]:
+    """The schema's errors (up to a bound): the plan's fields by jsonschema, and each node
+    that fails the fast check by jsonschema too, for the words of each error."""
+    limit = 10 * MAX_PROBLEMS
+    nodes = data.get("nodes") if isinstance(data, Mapping) else None
+    if not isinstance(nodes, list):
+        return list(itertools.islice(_validator().iter_errors(data), limit))
+    errors = list(itertools.islice(_validator().iter_errors({**data, "nodes": []}), limit))
+    for index, node in enumerate(nodes):
+        if len(errors) >= limit:
+            break
+        if _node_passes(node):
+            continue
+        for error in itertools.islice(_node_validator().iter_errors(node), limit):
+            error.path.extendleft(["nodes", index][::-1])
+            errors.append(error)
+    return errors
 
 
 def _path(parts: Iterable[Any]) -> str:
@@ -562,7 +724,7 @@ def from_document(data: Any) -> tuple[PlanMeta, list[NodeSpec]]:
                 "schema_version",
             )
     errors = sorted(
-        itertools.islice(_validator().iter_errors(data), 10 * MAX_PROBLEMS),
+        _schema_errors(data),
         key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in e.path],
     )
     if errors:

@@ -57,6 +57,14 @@ def tags() -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
 
 
 HEX = "0123456789abcdef"
+HOSTILE_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 200),
+    st.floats(allow_nan=False),
+    st.sampled_from(["n-1", "a b", "10.0.0.0/8", "", "x" * 300, 16.0, 2**70]),
+    st.text(max_size=5),
+)
 POOL_ID = st.text(HEX, min_size=17, max_size=17).map("ipam-pool-".__add__)
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 KEY = st.text(KEY_CHARS, min_size=1, max_size=formats.MAX_KEY_LENGTH)
@@ -458,15 +466,19 @@ BILLION_LAUGHS = "\n".join(
         ("[" * 50 + "]" * 50, "too_deep"),
         ("a:\n" + "".join("  " * i + "- \n" for i in range(1, 40)), "too_deep"),
         ("nodes: [", "yaml_syntax"),
-        ("name: a\nname: b\n", "yaml_syntax"),
+        ("name: a\nname: b\n", "duplicate_key"),
+        ("a: !!set {x}\n", "yaml_tag"),
+        ("a: !custom x\n", "yaml_tag"),
+        ("<<: {a: 1}\n", "yaml_key"),
         ("--- 1\n--- 2\n", "yaml_syntax"),
-        ("x: !!python/object/apply:os.system ['true']", "yaml_syntax"),
+        ("x: !!python/object/apply:os.system ['true']", "yaml_tag"),
         ("x: 1" + "9" * 5000, "number_too_long"),
         ("a\x00b: 1", "text_not_xml_safe"),
         ("", "empty"),
         ("# only a comment\n", "empty"),
         ("- 1\n- 2\n", "type"),
-        ("name: [unhashable]\n? [a]\n: b\n", "yaml_syntax"),
+        ("name: [unhashable]\n? [a]\n: b\n", "yaml_key"),
+        ("a: =\n", "unknown_field"),  # "=" is read as text, then refused by the schema
     ],
 )
 def test_hostile_yaml_is_refused(text, code):
@@ -686,3 +698,41 @@ def test_yaml_export_carries_the_schema_for_editors():
     assert "$schema" not in yaml.safe_load(text)
     document = json.loads(formats.to_json(PlanSpec("p", "ipv4", ()), schema_url="http://h/s"))
     assert document["$schema"] == "http://h/s"
+
+
+def test_long_keys_and_odd_text_read_back_from_yaml():
+    node = NodeSpec(
+        "n",
+        "yes",
+        tags=tuple(sorted([("k" * 1100, "v"), ("a: b", "#x"), ("<<", "=")])),
+        description="x\x85y\u2028z\x7f",
+        locale="None",
+    )
+    spec = PlanSpec("1_000", "ipv4", (node,))
+    assert formats.from_yaml(formats.to_yaml(spec))[1] == [node]
+
+
+def test_a_large_plan_reads_back():
+    nodes = [NodeSpec("root", "root", intent=Intent.CIDR, cidr=IPNetwork("10.0.0.0/8"))]
+    nodes += [NodeSpec(f"n{i}", f"n{i}", "root", prefix_length=28) for i in range(2000)]
+    spec = PlanSpec("big", "ipv4", tuple(nodes))
+    for write, read in ((formats.to_yaml, formats.from_yaml), (formats.to_json, formats.from_json)):
+        assert len(read(write(spec))[1]) == len(nodes)
+
+
+@settings(max_examples=40)
+@given(
+    node=st.dictionaries(
+        st.sampled_from([*sorted(formats._node_schema()["$defs"]["node"]["properties"]), "x"]),
+        st.one_of(
+            HOSTILE_SCALARS,
+            st.dictionaries(
+                st.sampled_from(["cidr", "prefix_length", "need", "min", "k"]),
+                HOSTILE_SCALARS,
+                max_size=2,
+            ),
+        ),
+    )
+)
+def test_the_fast_node_check_agrees_with_the_schema(node):
+    assert formats._node_passes(node) == formats._node_validator().is_valid(node)
