@@ -30,7 +30,7 @@ from awsipam.constants import MAX_POOL_DEPTH
 from planning import page as plan_page
 from planning import services
 from planning.forms import MoveForm, NodeForm, PlanSettingsForm, small_int
-from planning.models import Plan, PlanNode
+from planning.models import Plan
 from planning.page import PlanPage, dom_id, is_key
 from planning.selectors import plan_spec, world
 from planning.spec import NodeSpec, PlanSpec
@@ -75,7 +75,7 @@ class Loaded:
 def _load(plan: Plan) -> Loaded:
     # Each row's parent is named by its id: no join (a thousand parents are a thousand more
     # rows to read and CIDRs to parse).
-    spec = plan_spec(plan, list(PlanNode.objects.filter(plan=plan)))
+    spec = plan_spec(plan)
     live = world(plan, spec)
     depth = plan.parent_pool.depth if plan.parent_pool_id else 0
     return Loaded(plan, spec, live, PlanPage(spec, live, plan.findings, parent_depth=depth))
