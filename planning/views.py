@@ -73,8 +73,6 @@ class Loaded:
 
 
 def _load(plan: Plan) -> Loaded:
-    # Each row's parent is named by its id: no join (a thousand parents are a thousand more
-    # rows to read and CIDRs to parse).
     spec = plan_spec(plan)
     live = world(plan, spec)
     depth = plan.parent_pool.depth if plan.parent_pool_id else 0

@@ -111,7 +111,7 @@ def big_plan(make_plan, total: int = 1000, name: str = "big") -> Plan:
                     node(key, f"leaf-{key}", level[index % len(level)], prefix_length=length)
                 )
         level = following
-    spec = selectors.plan_spec(plan, rows=()).with_nodes(specs)
+    spec = selectors.spec_of(plan, tuple(specs))
     packed = packer.pack(spec, root_space=[IPNetwork("10.0.0.0/8")]).nodes
     rows: dict[str, PlanNode] = {}
     for depth in range(1, len(lengths) + 1):
