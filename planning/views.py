@@ -9,6 +9,7 @@ is a page of its own and every save redirects to the plan.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,8 +28,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from awsipam.constants import MAX_POOL_DEPTH
+from planning import diff, services
 from planning import page as plan_page
-from planning import services
 from planning.forms import MoveForm, NodeForm, PlanSettingsForm, small_int
 from planning.models import Plan
 from planning.page import PlanPage, dom_id, is_key
@@ -426,66 +427,33 @@ def plan_delete(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_GET
 def plan_diff(request: HttpRequest, plan_id: int) -> HttpResponse:
     """What applying the plan would do in AWS: per node, create, change, unchanged or
-    blocked, and the ordered calls (once :mod:`planning.diff` has them)."""
+    blocked (and why), and the calls in the order the apply would make them."""
     plan = _plan(plan_id)
     loaded = _load(plan)
-    from planning import diff as diff_module
-
-    context: dict[str, Any] = {"plan": plan, "ready": hasattr(diff_module, "diff")}
-    if context["ready"]:
-        result = diff_module.diff(loaded.spec, loaded.world, loaded.page.findings)
-        context.update(_diff_rows(result, loaded))
-    return render(request, "planning/plan_diff.html", context)
-
-
-def _diff_rows(result: Any, loaded: Loaded) -> dict[str, Any]:
-    """The diff's nodes and steps as plain rows, whichever shape its collections take."""
+    result = diff.diff(loaded.spec, loaded.world, loaded.page.findings)
     names = {n.key: n.name for n in loaded.spec.nodes}
-    entries = getattr(result, "nodes", None) or getattr(result, "changes", None) or []
-    if isinstance(entries, dict):
-        entries = [
-            entry if getattr(entry, "key", None) else _Keyed(key, entry)
-            for key, entry in entries.items()
-        ]
-    nodes = []
-    for entry in entries:
-        key = getattr(entry, "key", None) or getattr(entry, "node", None) or ""
-        nodes.append(
-            {
-                "key": key,
-                "name": names.get(key, key),
-                "dom": dom_id(key) if key else "",
-                "kind": str(getattr(entry, "kind", "")),
-                "reason": getattr(entry, "reason", "") or "",
-                "changes": getattr(entry, "changes", None) or getattr(entry, "fields", None) or {},
-            }
-        )
-    steps = []
-    for index, step in enumerate(getattr(result, "steps", None) or [], start=1):
-        key = getattr(step, "node", None) or getattr(step, "key", None) or ""
-        steps.append(
-            {
-                "number": index,
-                "action": getattr(step, "action", ""),
-                "parameters": getattr(step, "parameters", None) or {},
-                "key": key,
-                "name": names.get(key, key),
-                "waits_for": getattr(step, "waits_for", None) or (),
-            }
-        )
-    counts: dict[str, int] = {}
-    for node in nodes:
-        counts[node["kind"]] = counts.get(node["kind"], 0) + 1
-    return {"diff_nodes": nodes, "steps": steps, "kind_counts": sorted(counts.items())}
-
-
-@dataclass
-class _Keyed:
-    key: str
-    entry: Any
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.entry, name)
+    numbers = {step.id: number for number, step in enumerate(result.steps, start=1)}
+    return render(
+        request,
+        "planning/plan_diff.html",
+        {
+            "plan": plan,
+            "diff": result,
+            "counts": sorted(result.counts.items()),
+            "steps": [
+                {
+                    "number": numbers[step.id],
+                    "step": step,
+                    "name": names.get(step.node, step.node),
+                    "dom": dom_id(step.node),
+                    "after": [numbers[w.step] for w in step.waits_for if w.step in numbers],
+                    "params": json.dumps(step.params, indent=2, sort_keys=True, default=str),
+                }
+                for step in result.steps
+            ],
+            "nodes": [(n, dom_id(n.key)) for n in result.nodes],
+        },
+    )
 
 
 # --- nodes ------------------------------------------------------------------------------
