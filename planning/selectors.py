@@ -209,11 +209,14 @@ def world(plan: Plan, spec: PlanSpec, keys: Collection[str] | None = None) -> Wo
             IpamPool.objects.live().filter(pool_id__in=wanted).select_related("scope")
         )
         pools = {p.pool_id: live_pool(p) for p in rows if not p.is_deleting}
-    top_level = tuple(
-        IpamPoolCidr.objects.holding_space()
-        .filter(pool__scope=scope, pool__source_pool_aws_id="", pool__missing_since=None)
-        .values_list("pool__pool_id", "cidr")
-    )
+    top_level: tuple = ()
+    parents = {n.key for n in spec.nodes}
+    if not spec.parent_pool_id and any(n.parent not in parents for n in nodes):
+        top_level = tuple(
+            IpamPoolCidr.objects.holding_space()
+            .filter(pool__scope=scope, pool__source_pool_aws_id="", pool__missing_since=None)
+            .values_list("pool__pool_id", "cidr")
+        )
     ledger = Reservation.objects.filter(ipam=ipam, address_family=plan.address_family)
     if plan.pk is not None:  # a draft not yet saved holds nothing of its own
         ledger = ledger.exclude(plan_id=plan.pk)
@@ -222,11 +225,13 @@ def world(plan: Plan, spec: PlanSpec, keys: Collection[str] | None = None) -> Wo
         for r in ledger.only("cidr", "kind", "name", "plan_id")
     )
     names = {n.name for n in nodes if n.name}
+    # By the name index alone: with the IPAM's in the query, SQLite reads all its pools.
     live_names = frozenset(
-        IpamPool.objects.not_deleted()
-        .filter(ipam=ipam, name__in=names)
-        .exclude(pool_id__in=wanted)
-        .values_list("name", flat=True)
+        name
+        for name, ipam_pk, pool_id in IpamPool.objects.not_deleted()
+        .filter(name__in=names)
+        .values_list("name", "ipam_id", "pool_id")
+        if ipam_pk == ipam.pk and pool_id not in wanted
     )
     return World(
         ipam=IpamFacts(ipam.ipam_id, ipam.region, tuple(ipam.operating_regions), tier=ipam.tier),
