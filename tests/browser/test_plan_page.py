@@ -177,3 +177,30 @@ def test_the_tree_opens_and_closes_in_place(app: App, plan: Plan, shot: Any) -> 
     expect(page.locator("#plan-map-heading")).to_contain_text("us-east-1-staging")
     expect(page.locator("#plan-map svg .planned").first).to_be_visible()
     shot("node-map")
+
+
+def test_a_viewer_reads_the_plan_and_its_list_without_edits(
+    page: Any, live_server: Any, plan: Plan, django_user_model: Any, shot: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    # (a transactional test's database has no role groups: their rows are flushed)
+    viewer = django_user_model.objects.create_user("reader", password="reader-password-1")
+    reading = ["view_plan", "view_plannode", "view_ipampool"]
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=reading))
+    app = App(page, live_server.url)
+    page.goto(app.url("/accounts/login/"))
+    page.get_by_label("Username").fill("reader")
+    page.get_by_label("Password").fill("reader-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(app.url("/"))
+
+    page.get_by_role("link", name="Plans", exact=True).first.click()
+    expect(page.locator(f'tr[data-plan="{plan.pk}"]')).to_contain_text("expansion")
+    expect(page.get_by_role("link", name="New plan")).to_have_count(0)
+    shot("list")
+    page.get_by_role("link", name="expansion").click()
+    expect(page.get_by_role("tree")).to_be_visible()
+    expect(page.locator("[data-action]")).to_have_count(0)
+    expect(page.get_by_role("link", name="Add a top-level node")).to_have_count(0)
+    shot("viewer")
