@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -127,7 +127,9 @@ def _context(
     rows = page.rows(open_keys, cap=plan_page.EXPAND_ALL_CAP)
     map_key = _map_key(request, page)
     here = reverse("plan_detail", args=[plan.pk])
-    address_map = page.address_map(map_key, node_href=lambda key: f"{here}?node={key}#plan-map")
+    address_map = page.address_map(
+        map_key, node_href=lambda key: f"{here}?node={quote(key, safe='')}#plan-map"
+    )
     shown_keys = {row.key for row in rows}
     findings = _finding_rows(page, shown_keys)
     can_change = request.user.has_perm(CHANGE) and plan.status == Plan.Status.DRAFT
@@ -313,7 +315,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, "planning/plan_detail.html", context)
 
 
-def _editable(request: HttpRequest, plan: Plan) -> None:
+def _editable(plan: Plan) -> None:
     if plan.status != Plan.Status.DRAFT:
         raise Http404("Only a draft plan changes.")
 
@@ -347,7 +349,7 @@ def plan_repack(request: HttpRequest, plan_id: int) -> HttpResponse:
     """Place anew the unbound, unpinned nodes under ``under`` (empty: the whole plan). GET
     asks first, listing the nodes whose CIDR would change (a dry run)."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
     under_text = (request.POST if request.method == "POST" else request.GET).get("under", "")
     under = loaded.node(under_text)
@@ -611,7 +613,7 @@ def node_add(request: HttpRequest, plan_id: int) -> HttpResponse:
     """A new node (``?parent=<key>``: under that node). The form carries the new node's key,
     so a second submit of it adds nothing."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
     if request.method == "GET":
         parent = loaded.node(request.GET.get("parent", ""))
@@ -649,7 +651,7 @@ def node_edit(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
     Only the parts changed in the form are saved: a form opened before someone else's edit
     keeps that edit."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
     node = _node_of(request, loaded, key)
     if node is None:
@@ -688,7 +690,7 @@ def node_edit(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
 def node_move(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
     """Put a node, with its subtree, under another parent; the dry run says where it lands."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
     node = _node_of(request, loaded, key)
     if node is None:
@@ -732,7 +734,7 @@ def node_move(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
 def node_delete(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
     """Remove a node and its subtree from the plan, after a confirmation that counts them."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
     node = _node_of(request, loaded, key)
     if node is None:
