@@ -248,7 +248,6 @@ class NodeForm(_Described):
             form_kwargs={"label_suffix": ""},
         )
         self.describe_inputs(*self.tags, *self.allocation_tags)
-        self.built: NodeSpec | None = None
 
     def _locale_choices(self) -> list[tuple[str, str]]:
         parent = self.node.parent if self.node else self.raw("parent") or None

@@ -10,9 +10,9 @@ is a page of its own and every save redirects to the plan.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -126,7 +126,9 @@ def _context(
     rows = page.rows(open_keys, cap=plan_page.EXPAND_ALL_CAP)
     map_key = _map_key(request, page)
     here = reverse("plan_detail", args=[plan.pk])
-    address_map = page.address_map(map_key, node_href=lambda key: f"{here}?node={key}#plan-map")
+    address_map = page.address_map(
+        map_key, node_href=lambda key: f"{here}?node={quote(key, safe='')}#plan-map"
+    )
     shown_keys = {row.key for row in rows}
     findings = _finding_rows(page, shown_keys)
     can_change = request.user.has_perm(CHANGE) and plan.status == Plan.Status.DRAFT
@@ -312,7 +314,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, "planning/plan_detail.html", context)
 
 
-def _editable(request: HttpRequest, plan: Plan) -> None:
+def _editable(plan: Plan) -> None:
     if plan.status != Plan.Status.DRAFT:
         raise Http404("Only a draft plan changes.")
 
@@ -346,7 +348,7 @@ def plan_repack(request: HttpRequest, plan_id: int) -> HttpResponse:
     """Place anew the unbound, unpinned nodes under ``under`` (empty: the whole plan). GET
     asks first, listing the nodes whose CIDR would change (a dry run)."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
     under_text = (request.POST if request.method == "POST" else request.GET).get("under", "")
     under = loaded.node(under_text)
@@ -458,19 +460,54 @@ def plan_diff(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 # --- nodes ------------------------------------------------------------------------------
 
+# A node's form or confirmation, and the id of the element an answer to it replaces.
+NODE_TEMPLATES = {
+    "add": ("planning/_node_form.html", "#node-form"),
+    "edit": ("planning/_node_form.html", "#node-form"),
+    "move": ("planning/_node_move.html", "#node-move"),
+    "delete": ("planning/_node_delete.html", "#node-delete"),
+}
+
+
+def _in_row(
+    request: HttpRequest,
+    loaded: Loaded,
+    mode: str,
+    context: dict[str, Any],
+    *,
+    slot: str | None,
+    refused: bool = False,
+) -> HttpResponse:
+    """A node's form (or confirmation) in its row: the partial alone for htmx (in place of
+    the form it answers when ``refused``); without JavaScript, the plan's page with it open
+    in the row of ``slot`` (None: above the tree)."""
+    context = {"mode": mode, "dry": None, **context}
+    template, form_id = NODE_TEMPLATES[mode]
+    if request.htmx:
+        response = render(request, template, {"plan": loaded.plan, **context})
+        return retarget(reswap(response, "outerHTML"), form_id) if refused else response
+    slot = slot if slot in loaded.page.tree.nodes else None
+    editing = {"slot": slot, **context}
+    page = _context(request, loaded, show=(slot,) if slot else (), editing=editing)
+    return render(request, "planning/plan_detail.html", page)
+
 
 def _gone(request: HttpRequest, loaded: Loaded) -> HttpResponse:
     """A form posted for a node the plan no longer has (removed meanwhile): nothing changes."""
     notice = "That node is no longer in the plan (it was removed meanwhile): nothing was changed."
-    if request.htmx:
-        response = render(
-            request,
-            "planning/plan_detail.html#plan-main",
-            _context(request, loaded, notice=notice, notice_kind="warning"),
-        )
-        return retarget(reswap(response, "outerHTML"), "#plan-main")
     context = _context(request, loaded, notice=notice, notice_kind="warning")
+    if request.htmx:
+        response = render(request, "planning/plan_detail.html#plan-main", context)
+        return retarget(reswap(response, "outerHTML"), "#plan-main")
     return render(request, "planning/plan_detail.html", context)
+
+
+def _node_of(request: HttpRequest, loaded: Loaded, key: str) -> NodeSpec | None:
+    """The node of the URL; for a GET, 404 when the plan has no such node."""
+    node = loaded.node(key)
+    if node is None and request.method == "GET":
+        raise Http404("No such node in this plan.")
+    return node
 
 
 def _node_form(loaded: Loaded, data=None, *, node=None, parent=None) -> NodeForm:
@@ -485,29 +522,15 @@ def _node_form(loaded: Loaded, data=None, *, node=None, parent=None) -> NodeForm
     )
 
 
-def _form_response(
-    request: HttpRequest, loaded: Loaded, form: NodeForm, *, mode: str, key: str | None
+def _live(
+    request: HttpRequest, loaded: Loaded, form: NodeForm | MoveForm, dry: Any
 ) -> HttpResponse:
-    """The node form with its errors: in its row for htmx, else on the plan's page."""
-    context = {"form": form, "mode": mode, "node_key": key, "dry": None}
-    if request.htmx:
-        response = render(request, "planning/_node_form.html", {"plan": loaded.plan, **context})
-        return retarget(reswap(response, "outerHTML"), "#node-form")
-    slot = key if mode == "edit" else (form.raw("parent") or None)
-    editing = {"slot": slot if slot in loaded.page.tree.nodes else None, **context}
-    page_context = _context(request, loaded, show=(slot,) if slot else (), editing=editing)
-    return render(request, "planning/plan_detail.html", page_context)
+    """Every error region of the form, and the dry run, swapped in out of band."""
+    context = {"plan": loaded.plan, "form": form, "dry": dry, "live": True}
+    return render(request, "planning/_node_live.html", context)
 
 
-def _live(request: HttpRequest, loaded: Loaded, form: NodeForm, dry) -> HttpResponse:
-    return render(
-        request,
-        "planning/_node_live.html",
-        {"plan": loaded.plan, "form": form, "dry": dry, "live": True},
-    )
-
-
-def _live_form(loaded: Loaded, data: QueryDict, *, node=None) -> tuple[NodeForm, Any]:
+def _checked(loaded: Loaded, data: QueryDict, node: NodeSpec | None) -> tuple[NodeForm, Any]:
     """The form's errors as the user types (an empty name is not one yet) and, when it is
     otherwise valid, the dry run of the edit."""
     form = _node_form(loaded, data, node=node)
@@ -515,35 +538,39 @@ def _live_form(loaded: Loaded, data: QueryDict, *, node=None) -> tuple[NodeForm,
     errors = form.errors.get("name")
     if errors and all(e.code == "required" for e in errors.as_data()):
         del form.errors["name"]
-    dry = None
+    if form.errors:
+        return form, None
     trial = form
-    if not form.errors and "name" not in form.cleaned_data:
+    if "name" not in form.cleaned_data:  # tried with a name, to see the rest
         named = data.copy()
         named["name"] = node.name if node is not None else "(new node)"
         trial = _node_form(loaded, named, node=node)
-    if not form.errors and trial.is_valid():
-        dry = _dry_edit(loaded, trial, node)
-    return form, dry
-
-
-def _dry_edit(loaded: Loaded, form: NodeForm, node: NodeSpec | None):
-    built = form.spec_node()
-    if node is not None:
-        built = NodeSpec(**{**node.__dict__, **form.changes(node)})
+        if not trial.is_valid():
+            return form, None
+    built = trial.spec_node() if node is None else replace(node, **trial.changes(node))
     after = plan_page.with_node(loaded.spec, built)
-    return plan_page.dry_run(
-        loaded.spec,
-        after,
-        loaded.world,
-        loaded.plan.findings,
-        key=built.key,
-        touched=[built.key],
+    dry = plan_page.dry_run(
+        loaded.spec, after, loaded.world, loaded.plan.findings, key=built.key, touched=[built.key]
     )
+    return form, dry
 
 
 def _more_rows(request: HttpRequest) -> str | None:
     prefix = request.POST.get("_rows", "")
     return prefix if prefix in TAG_PREFIXES else None
+
+
+def _with_more_rows(
+    request: HttpRequest, loaded: Loaded, prefix: str, *, node: NodeSpec | None
+) -> HttpResponse:
+    """The form with one more tag row: the rows alone for htmx, else the whole form."""
+    form = _node_form(loaded, with_extra_tag_row(request.POST, prefix), node=node)
+    mode, key = ("edit", node.key) if node else ("add", None)
+    if request.htmx:
+        context = {"plan": loaded.plan, "form": form, "mode": mode, "node_key": key}
+        return render(request, f"planning/_node_form.html#{prefix}-rows", context)
+    slot = key or form.raw("parent") or None
+    return _in_row(request, loaded, mode, {"form": form, "node_key": key}, slot=slot)
 
 
 @permission_required(CHANGE, raise_exception=True)
@@ -552,92 +579,58 @@ def node_add(request: HttpRequest, plan_id: int) -> HttpResponse:
     """A new node (``?parent=<key>``: under that node). The form carries the new node's key,
     so a second submit of it adds nothing."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
     if request.method == "GET":
         parent = loaded.node(request.GET.get("parent", ""))
         form = _node_form(loaded, parent=parent.key if parent else None)
-        return _form_response_unbound(request, loaded, form, mode="add", key=None, slot=parent)
+        return _in_row(request, loaded, "add", {"form": form}, slot=parent and parent.key)
     if prefix := _more_rows(request):
-        form = _node_form(loaded, with_extra_tag_row(request.POST, prefix))
-        return _rows_response(request, loaded, form, prefix, mode="add", key=None)
+        return _with_more_rows(request, loaded, prefix, node=None)
     if request.POST.get("_validate"):
-        form, dry = _live_form(loaded, request.POST)
-        return _live(request, loaded, form, dry)
+        return _live(request, loaded, *_checked(loaded, request.POST, None))
     form = _node_form(loaded, request.POST)
     if form.is_valid():
         built = form.spec_node()
+        again = f"{built.name} was added already."
         try:
             outcome = services.node_add(plan, built)
         except services.PlanError as err:
             if err.code == "node_key_exists":
-                return _after_change(
-                    request, plan, f"{built.name} was added already.", show=built.key
-                )
+                return _after_change(request, plan, again, show=built.key)
             form.put_error(err.field, str(err), err.code)
         except IntegrityError:  # the same form, submitted twice at once
-            return _after_change(request, plan, f"{built.name} was added already.", show=built.key)
+            return _after_change(request, plan, again, show=built.key)
         else:
             cidr = outcome.packing.cidr_of(built.key)
             where = f" at {cidr}" if cidr is not None else ", not placed yet"
             note = f"Added {built.name}{where}." + _version_note(form.version_seen, loaded.plan)
             return _after_change(request, outcome.plan, note, show=built.key)
-    return _form_response(request, loaded, form, mode="add", key=None)
-
-
-def _form_response_unbound(
-    request: HttpRequest, loaded: Loaded, form, *, mode: str, key: str | None, slot
-) -> HttpResponse:
-    context = {"form": form, "mode": mode, "node_key": key, "dry": None}
-    if request.htmx:
-        template = "planning/_node_move.html" if mode == "move" else "planning/_node_form.html"
-        if mode == "delete":
-            template = "planning/_node_delete.html"
-        return render(request, template, {"plan": loaded.plan, **context})
-    slot_key = slot.key if slot is not None else None
-    editing = {"slot": slot_key, **context}
-    page_context = _context(request, loaded, show=(slot_key,) if slot_key else (), editing=editing)
-    return render(request, "planning/plan_detail.html", page_context)
-
-
-def _rows_response(
-    request: HttpRequest, loaded: Loaded, form: NodeForm, prefix: str, *, mode: str, key
-) -> HttpResponse:
-    """The form with one more tag row: the rows alone for htmx, else the whole form."""
-    if request.htmx:
-        return render(
-            request,
-            f"planning/_node_form.html#{prefix}-rows",
-            {"plan": loaded.plan, "form": form, "mode": mode, "node_key": key},
-        )
-    slot = key if mode == "edit" else (form.raw("parent") or None)
-    editing = {"slot": slot if slot in loaded.page.tree.nodes else None}
-    editing.update(form=form, mode=mode, node_key=key, dry=None)
-    context = _context(request, loaded, show=(slot,) if slot else (), editing=editing)
-    return render(request, "planning/plan_detail.html", context)
+    slot = form.raw("parent") or None
+    return _in_row(request, loaded, "add", {"form": form}, slot=slot, refused=True)
 
 
 @permission_required(CHANGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def node_edit(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
-    """A node's name, size (length, need or pinned CIDR), locale, rules, tags, description."""
+    """A node's name, size (length, need or pinned CIDR), locale, rules, tags, description.
+    Only the parts changed in the form are saved: a form opened before someone else's edit
+    keeps that edit."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
-    node = loaded.node(key)
+    node = _node_of(request, loaded, key)
     if node is None:
-        if request.method == "GET":
-            raise Http404("No such node in this plan.")
         return _gone(request, loaded)
+    context = {"node_key": key}
     if request.method == "GET":
-        form = _node_form(loaded, node=node)
-        return _form_response_unbound(request, loaded, form, mode="edit", key=key, slot=node)
+        return _in_row(
+            request, loaded, "edit", {**context, "form": _node_form(loaded, node=node)}, slot=key
+        )
     if prefix := _more_rows(request):
-        form = _node_form(loaded, with_extra_tag_row(request.POST, prefix), node=node)
-        return _rows_response(request, loaded, form, prefix, mode="edit", key=key)
+        return _with_more_rows(request, loaded, prefix, node=node)
     if request.POST.get("_validate"):
-        form, dry = _live_form(loaded, request.POST, node=node)
-        return _live(request, loaded, form, dry)
+        return _live(request, loaded, *_checked(loaded, request.POST, node))
     form = _node_form(loaded, request.POST, node=node)
     if form.is_valid():
         changes = form.changes(node)
@@ -655,25 +648,24 @@ def node_edit(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
             note = f"Saved {name}" + (f" ({cidr})." if cidr is not None else ".")
             note += _version_note(form.version_seen, loaded.plan)
             return _after_change(request, outcome.plan, note, show=key)
-    return _form_response(request, loaded, form, mode="edit", key=key)
+    return _in_row(request, loaded, "edit", {**context, "form": form}, slot=key, refused=True)
 
 
 @permission_required(CHANGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def node_move(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
-    """Put a node, with its subtree, under another parent."""
+    """Put a node, with its subtree, under another parent; the dry run says where it lands."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
-    node = loaded.node(key)
+    node = _node_of(request, loaded, key)
     if node is None:
-        if request.method == "GET":
-            raise Http404("No such node in this plan.")
         return _gone(request, loaded)
+    data = request.POST if request.method == "POST" else None
+    form = MoveForm(data, spec=loaded.spec, node=node, version=plan.version)
+    context = {"node_key": key, "form": form}
     if request.method == "GET":
-        form = MoveForm(spec=loaded.spec, node=node, version=plan.version)
-        return _form_response_unbound(request, loaded, form, mode="move", key=key, slot=node)
-    form = MoveForm(request.POST, spec=loaded.spec, node=node, version=plan.version)
+        return _in_row(request, loaded, "move", context, slot=key)
     valid = form.is_valid()
     if request.POST.get("_validate"):
         dry = None
@@ -683,8 +675,7 @@ def node_move(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
             dry = plan_page.dry_run(
                 loaded.spec, after, loaded.world, plan.findings, key=key, touched=touched
             )
-        context = {"plan": plan, "form": form, "dry": dry, "live": True, "node_key": key}
-        return render(request, "planning/_node_live.html", context)
+        return _live(request, loaded, form, dry)
     if valid:
         if form.parent_key == node.parent:
             return _after_change(request, plan, f"{node.name} stays where it is.", show=key)
@@ -693,27 +684,15 @@ def node_move(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
         except services.PlanError as err:
             if err.code == "node_unknown":
                 return _gone(request, _load(plan))
-            form.put_error(
-                "parent" if err.field in (None, "node") else err.field, str(err), err.code
-            )
+            form.put_error("parent", str(err), err.code)
         else:
             cidr = outcome.packing.cidr_of(key)
-            after = outcome.plan
             where = loaded.page.tree.nodes.get(form.parent_key or "")
             note = f"Moved {node.name} under {where.name if where else 'the top level'}"
             note += f" ({cidr})." if cidr is not None else "."
             note += _version_note(form.version_seen, loaded.plan)
-            return _after_change(request, after, note, show=key)
-    context = {"form": form, "mode": "move", "node_key": key, "dry": None}
-    if request.htmx:
-        response = render(request, "planning/_node_move.html", {"plan": plan, **context})
-        return retarget(reswap(response, "outerHTML"), "#node-move")
-    editing = {"slot": key, **context}
-    return render(
-        request,
-        "planning/plan_detail.html",
-        _context(request, loaded, show=(key,), editing=editing),
-    )
+            return _after_change(request, outcome.plan, note, show=key)
+    return _in_row(request, loaded, "move", context, slot=key, refused=True)
 
 
 @permission_required(CHANGE, raise_exception=True)
@@ -721,38 +700,27 @@ def node_move(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
 def node_delete(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
     """Remove a node and its subtree from the plan, after a confirmation that counts them."""
     plan = _plan(plan_id)
-    _editable(request, plan)
+    _editable(plan)
     loaded = _load(plan)
-    node = loaded.node(key)
+    node = _node_of(request, loaded, key)
     if node is None:
-        if request.method == "GET":
-            raise Http404("No such node in this plan.")
         return _gone(request, loaded)
+    below = loaded.page.subtree(key)
     if request.method == "POST":
         try:
-            services.node_delete(plan, key)
+            outcome = services.node_delete(plan, key)
         except services.PlanError:
             return _gone(request, _load(plan))
-        gone = 1 + len(loaded.page.subtree(key))
-        note = f"Deleted {node.name}" + (f" and {gone - 1} below it." if gone > 1 else ".")
+        note = f"Deleted {node.name}" + (f" and {len(below)} below it." if below else ".")
         note += _version_note(small_int(request.POST.get("version")), loaded.plan)
-        plan.refresh_from_db()
-        return _after_change(request, plan, note, show=node.parent)
-    below = loaded.page.subtree(key)
+        return _after_change(request, outcome.plan, note, show=node.parent)
     context = {
         "node": node,
+        "node_key": key,
         "below": below[:DELETE_LIST_CAP],
         "more": max(0, len(below) - DELETE_LIST_CAP),
         "count": 1 + len(below),
         "bound": [n for n in [node, *below] if n.bound],
         "version": plan.version,
-        "node_key": key,
     }
-    if request.htmx:
-        return render(request, "planning/_node_delete.html", {"plan": plan, **context})
-    editing = {"slot": key, "mode": "delete", **context}
-    return render(
-        request,
-        "planning/plan_detail.html",
-        _context(request, loaded, show=(key,), editing=editing),
-    )
+    return _in_row(request, loaded, "delete", context, slot=key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -328,6 +329,41 @@ def test_nodes_open_and_close_by_the_url_and_in_place(make_plan, viewer):
     assert 'id="node-l4"' in children.content.decode()
     assert 'aria-level="4"' in children.content.decode()
     assert page_of(viewer, plan, "?children=nope", **HTMX).status_code == 404
+
+
+class _Nesting(HTMLParser):
+    """Each tree row's nearest enclosing row, as the browser nests them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str | None] = []
+        self.parent_of: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "li":
+            key = dict(attrs).get("data-pool")
+            rows = [k for k in self.stack if k]
+            self.parent_of[key] = rows[-1] if rows else None
+            self.stack.append(key)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "li":
+            self.stack.pop()
+
+
+def test_rows_nest_as_the_plan_does(bound_plan, make_plan, viewer):
+    html = page_of(viewer, bound_plan, "?expand=all").content.decode()
+    tree = re.search(r'<ul role="tree".*?</ul>\s*\n', html, re.S).group(0)
+    nesting = _Nesting()
+    nesting.feed(tree)
+
+    expected = {n.key: n.parent for n in bound_plan_nodes()}
+    live = {
+        p.pool_id: "use1"
+        for p in IpamPool.objects.filter(name__in=["us-east-1-prod", "us-east-1-dev"])
+    }
+    assert nesting.parent_of == {**expected, **live}
+    assert nesting.stack == []
 
 
 def test_the_address_map_of_one_node(bound_plan, viewer):
