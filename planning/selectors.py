@@ -14,7 +14,6 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 from netaddr import IPNetwork
 
-from awsipam.constants import NO_LOCALE
 from awsipam.facts import IpamFacts
 from planning.models import Plan, PlanNode
 from planning.spec import Need, NodeSpec, PlanSpec
@@ -243,7 +242,3 @@ def world(plan: Plan, spec: PlanSpec, keys: Collection[str] | None = None) -> Wo
         live_names=live_names,
         parent_pool_id=spec.parent_pool_id,
     )
-
-
-def locale_label(locale: str | None) -> str:
-    return "no locale" if locale in (None, NO_LOCALE) else locale

@@ -6,7 +6,7 @@ serialised on the IPAM's row, so two drafts packed at once cannot both take a fr
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,7 +16,7 @@ from netaddr import IPNetwork
 from planning import checks, packer
 from planning.findings import Finding, ordered
 from planning.models import Plan, PlanNode
-from planning.selectors import load, plan_spec, remember, row_values, world
+from planning.selectors import load, plan_spec, remember, row_values, spec_of, world
 from planning.spec import NodeSpec, PlanSpec, Tree
 from planning.world import World
 from pools import selectors as pool_selectors
@@ -261,12 +261,12 @@ def plan_create(
     return commit(plan, empty, empty.with_nodes(nodes), {}, touched=None)
 
 
-def _change(plan: Plan, edit, *, replace_keys: frozenset[str] = frozenset()) -> Outcome:
+def _change(plan: Plan, edit: Callable[[PlanSpec], tuple[PlanSpec, Any]]) -> Outcome:
     """Apply ``edit`` (spec -> (new spec, the keys it touched, or None for all)) and commit."""
     plan = _lock(plan)
     before, ids = load(plan)
     after, touched = edit(before)
-    return commit(plan, before, after, ids, touched=touched, replace_keys=replace_keys)
+    return commit(plan, before, after, ids, touched=touched)
 
 
 def _node(spec: PlanSpec, key: str) -> NodeSpec:
@@ -389,12 +389,13 @@ def node_delete(plan: Plan, key: str) -> Outcome:
 def plan_repack(plan: Plan, under: str | None = None) -> Outcome:
     """Place anew every unbound, unpinned node under ``under`` (None: the whole plan): the
     explicit renumbering the packer never does by itself."""
-    spec, _ = load(_lock(plan))
+    plan = _lock(plan)
+    spec, ids = load(plan)
     tree = Tree.of(spec.nodes)
     if under is not None:
         _node(spec, under)
     keys = frozenset(n.key for n in (tree.walk(under) if under else tree.nodes.values()))
-    return _change(plan, lambda s: (s, None), replace_keys=keys)
+    return commit(plan, spec, spec, ids, touched=None, replace_keys=keys)
 
 
 @transaction.atomic
@@ -411,10 +412,11 @@ def plan_replace_nodes(plan: Plan, nodes: Iterable[NodeSpec]) -> Outcome:
 def plan_update(plan: Plan, **changes: Any) -> Outcome:
     """The plan's own fields: name, description, space, status."""
     plan = _lock(plan)
+    spec, ids = load(plan)  # the nodes as they are (the plan's fields are read by spec_of)
     for name, value in changes.items():
         setattr(plan, name, [str(c) for c in value] if name == "space" else value)
-    plan.save()
-    return _change(plan, lambda spec: (spec, None))
+    spec = spec_of(plan, spec.nodes)
+    return commit(plan, spec, spec, ids, touched=None)  # saves the plan with the findings
 
 
 @transaction.atomic

@@ -347,9 +347,8 @@ def plan_validate(request: HttpRequest, plan_id: int) -> HttpResponse:
 def plan_repack(request: HttpRequest, plan_id: int) -> HttpResponse:
     """Place anew the unbound, unpinned nodes under ``under`` (empty: the whole plan). GET
     asks first, listing the nodes whose CIDR would change (a dry run)."""
-    plan = _plan(plan_id)
-    _editable(plan)
-    loaded = _load(plan)
+    loaded = _load_editable(plan_id)
+    plan = loaded.plan
     under_text = (request.POST if request.method == "POST" else request.GET).get("under", "")
     under = loaded.node(under_text)
     if under_text and under is None:
@@ -502,6 +501,13 @@ def _gone(request: HttpRequest, loaded: Loaded) -> HttpResponse:
     return render(request, "planning/plan_detail.html", context)
 
 
+def _load_editable(plan_id: int) -> Loaded:
+    """The plan an edit view works on: found (404), editable (refused while applying), loaded."""
+    plan = _plan(plan_id)
+    _editable(plan)
+    return _load(plan)
+
+
 def _node_of(request: HttpRequest, loaded: Loaded, key: str) -> NodeSpec | None:
     """The node of the URL; for a GET, 404 when the plan has no such node."""
     node = loaded.node(key)
@@ -578,9 +584,8 @@ def _with_more_rows(
 def node_add(request: HttpRequest, plan_id: int) -> HttpResponse:
     """A new node (``?parent=<key>``: under that node). The form carries the new node's key,
     so a second submit of it adds nothing."""
-    plan = _plan(plan_id)
-    _editable(plan)
-    loaded = _load(plan)
+    loaded = _load_editable(plan_id)
+    plan = loaded.plan
     if request.method == "GET":
         parent = loaded.node(request.GET.get("parent", ""))
         form = _node_form(loaded, parent=parent.key if parent else None)
@@ -616,9 +621,8 @@ def node_edit(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
     """A node's name, size (length, need or pinned CIDR), locale, rules, tags, description.
     Only the parts changed in the form are saved: a form opened before someone else's edit
     keeps that edit."""
-    plan = _plan(plan_id)
-    _editable(plan)
-    loaded = _load(plan)
+    loaded = _load_editable(plan_id)
+    plan = loaded.plan
     node = _node_of(request, loaded, key)
     if node is None:
         return _gone(request, loaded)
@@ -655,9 +659,8 @@ def node_edit(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def node_move(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
     """Put a node, with its subtree, under another parent; the dry run says where it lands."""
-    plan = _plan(plan_id)
-    _editable(plan)
-    loaded = _load(plan)
+    loaded = _load_editable(plan_id)
+    plan = loaded.plan
     node = _node_of(request, loaded, key)
     if node is None:
         return _gone(request, loaded)
@@ -699,9 +702,8 @@ def node_move(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def node_delete(request: HttpRequest, plan_id: int, key: str) -> HttpResponse:
     """Remove a node and its subtree from the plan, after a confirmation that counts them."""
-    plan = _plan(plan_id)
-    _editable(plan)
-    loaded = _load(plan)
+    loaded = _load_editable(plan_id)
+    plan = loaded.plan
     node = _node_of(request, loaded, key)
     if node is None:
         return _gone(request, loaded)
