@@ -99,3 +99,13 @@ LIVE_CIDR_STATES = frozenset({CidrState.PENDING_PROVISION, *SPACE_CIDR_STATES})
 FAILED_CIDR_STATES = frozenset({CidrState.FAILED_PROVISION, CidrState.FAILED_DEPROVISION})
 # CIDRs AWS is still working on.
 SETTLING_CIDR_STATES = frozenset({CidrState.PENDING_PROVISION, CidrState.PENDING_DEPROVISION})
+
+# A change AWS carries out later, by the state it ends in: the states that say it failed
+# instead [model]. Anything else is still on its way.
+FAILED_INSTEAD: dict[str, frozenset[str]] = {
+    PoolState.CREATE_COMPLETE: frozenset({PoolState.CREATE_FAILED}),
+    PoolState.MODIFY_COMPLETE: frozenset({PoolState.MODIFY_FAILED}),
+    PoolState.DELETE_COMPLETE: frozenset({PoolState.DELETE_FAILED}),
+    CidrState.PROVISIONED: frozenset({CidrState.FAILED_PROVISION}),
+    CidrState.DEPROVISIONED: frozenset({CidrState.FAILED_DEPROVISION}),
+}

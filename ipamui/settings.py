@@ -331,6 +331,19 @@ IPAM_SYNC_READ_RATE = _sync_read_rate()
 # Concurrent fetches of the sync; 0: as many as keep to IPAM_SYNC_READ_RATE.
 IPAM_SYNC_WORKERS = int(os.environ.get("IPAM_SYNC_WORKERS", "0"))
 
+# Applying plans (planning.engine): calls in flight at once across a run's drivers; drivers
+# queued per run (each worker that takes one shares the run's steps); how long a driver's
+# claim on a step lasts without a heartbeat before another takes it back; the read interval
+# of a step waiting for AWS; tries of a throttled or unanswered call before it fails.
+IPAM_APPLY_CONCURRENCY = int(os.environ.get("IPAM_APPLY_CONCURRENCY", "8"))
+IPAM_APPLY_DRIVERS = int(os.environ.get("IPAM_APPLY_DRIVERS", "2"))
+IPAM_APPLY_LEASE = float(os.environ.get("IPAM_APPLY_LEASE", "30"))
+IPAM_APPLY_POLL = float(os.environ.get("IPAM_APPLY_POLL", "0.5"))
+IPAM_APPLY_MAX_TRIES = int(os.environ.get("IPAM_APPLY_MAX_TRIES", "12"))
+# Threads a driver sends calls on (default: the concurrency cap); 0: the driver sends each
+# call itself, one at a time (tests inside a database transaction).
+IPAM_APPLY_THREADS = int(os.environ.get("IPAM_APPLY_THREADS") or IPAM_APPLY_CONCURRENCY)
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),

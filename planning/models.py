@@ -99,6 +99,11 @@ class PlanNode(models.Model):
     pool_aws_id = models.CharField(
         "pool ID", max_length=64, blank=True, help_text="The AWS pool the node is bound to."
     )
+    applied = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the last apply gave AWS for this node (drift compares it).",
+    )
 
     class Meta:
         ordering = ["plan", "name", "key"]
@@ -113,3 +118,117 @@ class PlanNode(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApplyRun(models.Model):
+    """One apply (or teardown) of a plan's version: its journal is its :class:`ApplyStep` rows.
+
+    ``attempt`` counts the runs of one version of the plan: the steps' ClientTokens derive from
+    it, so a run started again after a cancel asks AWS afresh, while a run resumed after a
+    pause or a killed worker repeats nothing."""
+
+    class Kind(models.TextChoices):
+        APPLY = "apply", "apply"
+        TEARDOWN = "teardown", "teardown"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        PAUSED = "paused", "paused"
+        CANCELLED = "cancelled", "cancelled"
+        STALE = "stale", "stopped: AWS changed"
+        DONE = "done", "done"
+        FAILED = "failed", "done with failures"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.PAUSED)
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.APPLY)
+    version = models.PositiveIntegerField(help_text="The plan's version this run applies.")
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    cascade = models.BooleanField(default=False, help_text="Teardown: DeleteIpamPool Cascade.")
+    world = models.JSONField(
+        default=list, blank=True, help_text="The plan's space in the mirror when it started."
+    )
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan"],
+                condition=Q(status__in=["queued", "running", "paused"]),
+                name="apply_run_one_active_per_plan",
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "kind", "version", "attempt"], name="apply_run_attempt_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.plan} v{self.version} #{self.attempt}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class ApplyStep(models.Model):
+    """One AWS call of a run, and what became of it: the journal the page shows live."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        RUNNING = "running", "running"
+        WAITING = "waiting", "waiting"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+        HELD = "held", "held"
+        CANCELLED = "cancelled", "cancelled"
+
+    OPEN = (Status.PENDING, Status.RUNNING, Status.WAITING)
+
+    run = models.ForeignKey(ApplyRun, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveIntegerField()
+    step_id = models.CharField(max_length=64)
+    node_key = models.CharField(max_length=32)
+    node_name = models.CharField(max_length=MAX_TAG_VALUE_LENGTH, blank=True)
+    action = models.CharField(max_length=64)
+    params = models.JSONField(default=dict)
+    waits_for = models.JSONField(default=list, help_text="Step ids that must be done first.")
+    settles = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    client_token = models.CharField(max_length=64, blank=True)
+    tries = models.PositiveIntegerField(default=0, help_text="Calls sent for this step.")
+    maybe_sent = models.BooleanField(
+        default=False, help_text="AWS may have carried it out: read AWS before calling again."
+    )
+    pool_aws_id = models.CharField(max_length=64, blank=True)
+    aws_state = models.CharField(max_length=32, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    answer = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="What it waits for now.")
+    owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "step_id"], name="apply_step_unique_per_run")
+        ]
+        indexes = [models.Index(fields=["run", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.step_id} ({self.status})"

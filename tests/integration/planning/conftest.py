@@ -34,3 +34,11 @@ def make_plan(private_scope):
 
 def node(key: str, name: str | None = None, parent: str | None = None, **kwargs) -> NodeSpec:
     return NodeSpec(key=key, name=name or key, parent=parent, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def apply_inline(settings) -> None:
+    """The apply engine sends its calls itself, inside the test's transaction."""
+    settings.IPAM_APPLY_THREADS = 0
+    settings.IPAM_APPLY_DRIVERS = 1
+    settings.IPAM_APPLY_POLL = 0.05
