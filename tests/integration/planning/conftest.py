@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from netaddr import IPNetwork
 
-from planning import services
-from planning.models import Plan
+from planning import runs, services
+from planning.models import ApplyRun, Plan
 from planning.spec import NodeSpec
 from pools.models import IpamScope
 
@@ -42,3 +42,17 @@ def apply_inline(settings) -> None:
     settings.IPAM_APPLY_THREADS = 0
     settings.IPAM_APPLY_DRIVERS = 1
     settings.IPAM_APPLY_POLL = 0.05
+
+
+@pytest.fixture
+def apply(django_capture_on_commit_callbacks, worker):
+    """Start a run of the plan and let the worker drive it."""
+
+    def go(plan, **kwargs) -> ApplyRun:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = runs.start(plan, **kwargs)
+        worker()
+        run.refresh_from_db()
+        return run
+
+    return go

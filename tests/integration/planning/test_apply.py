@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from planning import runs
 from planning.models import ApplyRun, ApplyStep, Plan
 from pools.models import IpamPool
 
@@ -31,20 +30,6 @@ def pools_named(sim, name):
         for p in sim.call("DescribeIpamPools")["IpamPools"]
         if {"Key": "Name", "Value": name} in p.get("Tags", [])
     ]
-
-
-@pytest.fixture
-def apply(django_capture_on_commit_callbacks, worker):
-    """Start a run of the plan and let the worker drive it."""
-
-    def go(plan, **kwargs) -> ApplyRun:
-        with django_capture_on_commit_callbacks(execute=True):
-            run = runs.start(plan, **kwargs)
-        worker()
-        run.refresh_from_db()
-        return run
-
-    return go
 
 
 def test_a_three_level_plan_is_applied_in_order(make_plan, sim, apply):
