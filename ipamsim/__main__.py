@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> None:
         default=Config.create_delay,
         help="seconds an object stays in its *-in-progress state",
     )
+    parser.add_argument(
+        "--provision-delay",
+        type=float,
+        default=Config.provision_delay,
+        help="seconds a provisioned CIDR stays pending-provision (default: the create delay)",
+    )
     parser.add_argument("--max-ipams-per-region", type=int, default=Config.max_ipams_per_region)
     parser.add_argument("--max-pools-per-scope", type=int, default=Config.max_pools_per_scope)
     parser.add_argument("--max-cidrs-per-pool", type=int, default=Config.max_cidrs_per_pool)
@@ -46,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         account_id=args.account_id,
         default_region=args.region,
         create_delay=args.create_delay,
+        provision_delay=args.provision_delay,
         max_ipams_per_region=args.max_ipams_per_region,
         max_pools_per_scope=args.max_pools_per_scope,
         max_cidrs_per_pool=args.max_cidrs_per_pool,

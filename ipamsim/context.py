@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from awsipam import rules
 from awsipam.catalog import Violation
-from awsipam.choices import DELETED_STATES, PoolState
+from awsipam.choices import DELETED_STATES, CidrState, PoolState
 from ipamsim.errors import ApiError, not_found
 from ipamsim.store import Store
 
@@ -85,7 +85,8 @@ class Context:
     def schedule(
         self, kind: str, obj: dict[str, Any], state: str, then: str, delay: float | None = None
     ) -> None:
-        """Put ``obj`` in ``state`` now, and in ``then`` once the create delay has passed."""
+        """Put ``obj`` in ``state`` now, and in ``then`` once ``delay`` (by default the
+        create delay) has passed."""
         obj["State"] = state
         obj["_then"] = then
         obj["_due"] = self.now + (self.sim.config.create_delay if delay is None else delay)
@@ -104,6 +105,11 @@ class Context:
                 obj["StateMessage"] = obj.pop("_failure")
             else:
                 obj["State"] = then
+            if kind == "cidr" and then == CidrState.FAILED_PROVISION:
+                # A CIDR that failed holds no space: its block goes back to the source pool.
+                allocation_id = obj.pop("_allocation", None)
+                if allocation_id:
+                    self.store.remove("allocation", allocation_id)
             if then == PoolState.DELETE_COMPLETE:
                 obj["_then"] = GONE
                 obj["_due"] = self.now + self.sim.config.deleted_retention

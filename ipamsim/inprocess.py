@@ -2,7 +2,9 @@
 
 botocore emits ``before-send`` with the signed request just before it would open a connection;
 a handler that returns a response ends the send there. Everything else (signing, retries,
-parsing, errors) runs exactly as it does against AWS.
+parsing, errors) runs exactly as it does against AWS. A change whose answer the endpoint
+loses (the ``lose_next_answers`` fault) raises ``ReadTimeoutError`` once it is carried out, as
+a read timeout against AWS does; botocore's retry then sends it again with the same ClientToken.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from ipamsim.simulator import Simulator
+from ipamsim.simulator import LOST_HEADER, Simulator
 
 LOCAL_ENDPOINT = "http://ipamsim.local"
 
@@ -41,6 +43,8 @@ def attach(client: Any, simulator: Simulator) -> Any:
             body = body.encode()
         headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
         status, payload, extra = simulator.handle(request.method, url.query, headers, body)
+        if extra.pop(LOST_HEADER, None):
+            raise ReadTimeoutError(endpoint_url=request.url)
         return AWSResponse(
             request.url,
             status,

@@ -1,16 +1,20 @@
 """The endpoint over HTTP: a threaded server that any boto3 client or the AWS CLI can call.
 
-Besides EC2's ``/``, it answers ``GET /_ipamsim/health`` and ``GET|POST /_ipamsim/faults``
-(a JSON object of :class:`ipamsim.simulator.Faults` fields) for tests that need misbehaviour.
+Besides EC2's ``/``, it answers ``GET /_ipamsim/health``, ``GET|POST /_ipamsim/faults``
+(a JSON object of :class:`ipamsim.simulator.Faults` fields) for tests that need misbehaviour,
+and ``GET /_ipamsim/calls`` (requests per action; ``POST`` ``{}`` resets them).
 
 Whatever arrives, the server answers before it closes a connection: EC2's XML error on ``/``,
-a JSON ``{"error": ...}`` on ``/_ipamsim/*``. A body must say its length in ``Content-Length``
-and be at most :data:`MAX_BODY` bytes; a connection that sends nothing for
-:data:`REQUEST_TIMEOUT` seconds (idle, or half-way through a request) is closed.
+a JSON ``{"error": ...}`` on ``/_ipamsim/*``; the one exception is a change whose answer the
+``lose_next_answers`` fault takes, which is carried out and its connection closed unanswered.
+A body must say its length in ``Content-Length`` and be at most :data:`MAX_BODY` bytes; a
+connection that sends nothing for :data:`REQUEST_TIMEOUT` seconds (idle, or half-way through
+a request) is closed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -22,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import SplitResult, urlsplit
 
 from ipamsim import protocol
-from ipamsim.simulator import Simulator
+from ipamsim.simulator import LOST_HEADER, Simulator
 
 MAX_BODY = 1024 * 1024  # bytes; EC2 Query requests are a few kilobytes
 REQUEST_TIMEOUT = 10.0  # seconds a connection may be silent before it is closed
@@ -75,6 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload, extra = self.server.simulator.handle(
             method, url.query, dict(self.headers), body
         )
+        if extra.pop(LOST_HEADER, None):
+            self._lose_answer()
+            return
         self._send(status, payload, XML, extra)
 
     # --- reading ----------------------------------------------------------------------------
@@ -136,6 +143,13 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return super().handle_expect_100()
 
+    def _lose_answer(self) -> None:
+        """Close the connection without answering (the body was read in full, so closing
+        does not reset it): the client sees the connection end and may retry."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
     # --- the control endpoint ---------------------------------------------------------------
 
     def _control(self, method: str, path: str, body: bytes) -> None:
@@ -150,6 +164,18 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(400, json.dumps({"error": str(exc)}).encode(), JSON)
                     return
             self._send(200, json.dumps(faults.as_dict()).encode(), JSON)
+        elif path == "/_ipamsim/calls":
+            simulator = self.server.simulator
+            if method == "POST":
+                try:
+                    asked = json.loads(body or b"{}")
+                except (ValueError, RecursionError):
+                    asked = None
+                if asked != {}:
+                    self._send(400, b'{"error": "POST /_ipamsim/calls takes {}"}', JSON)
+                    return
+                simulator.reset_calls()
+            self._send(200, json.dumps(simulator.calls_made()).encode(), JSON)
         else:
             self._send(404, b'{"error": "not found"}', JSON)
 

@@ -11,6 +11,7 @@ import re
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,9 @@ from ipamsim.operations import OPERATIONS
 from ipamsim.store import Store
 
 RULE_HEADER = "x-ipamsim-rule"
+# Set on a change whose answer must not reach the client (the ``lose_next_answers`` fault);
+# the transports strip it and act on it, so it never goes on the wire.
+LOST_HEADER = "x-ipamsim-lost"
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/ec2/aws4_request")
 
 
@@ -33,6 +37,9 @@ class Config:
     account_id: str = "123456789012"
     default_region: str = "us-east-1"
     create_delay: float = 2.0
+    # [choice] seconds a provisioned CIDR stays pending-provision (or ends failed-provision
+    # after); None: the create delay. Deprovisioning keeps the create delay.
+    provision_delay: float | None = None
     deleted_retention: float = 300.0  # [choice] how long delete-complete pools stay listed
     max_ipams_per_region: int = constants.DEFAULT_IPAMS_PER_REGION
     max_scopes_per_ipam: int = constants.DEFAULT_SCOPES_PER_IPAM
@@ -48,14 +55,22 @@ class Config:
             cidrs_per_pool=self.max_cidrs_per_pool,
         )
 
+    @property
+    def provision_seconds(self) -> float:
+        """How long ProvisionIpamPoolCidr's CIDR stays ``pending-provision``."""
+        return self.create_delay if self.provision_delay is None else self.provision_delay
+
 
 # The most each numeric fault may be: rates are fractions of requests; latency is seconds
-# (botocore gives up reading after 60); fail_next_creates is a count of pools.
+# (botocore gives up reading after 60); the fail_next_* and lose_next_* faults are counts of
+# requests [choice].
 FAULT_LIMITS: dict[str, float] = {
     "throttle_rate": 1.0,
     "mutation_conflict_rate": 1.0,
     "latency": 60.0,
     "fail_next_creates": 10_000,
+    "fail_next_provisions": 10_000,
+    "lose_next_answers": 10_000,
 }
 
 
@@ -71,6 +86,14 @@ class Faults:
     mutation_conflict_rate: float = 0.0
     fail_next_creates: int = 0  # the next N pools end in create-failed
     fail_message: str = "The pool could not be created."
+    # [choice] the next N accepted ProvisionIpamPoolCidr requests end failed-provision, with
+    # FailureReason {Code: cidr-not-available, Message: provision_fail_message}
+    fail_next_provisions: int = 0
+    provision_fail_message: str = "The CIDR could not be provisioned."
+    # [choice] the next N successful changes (not Describe*/Get*) are carried out in full, but
+    # their answer never reaches the client, as when AWS answers after the client's read
+    # timeout: in-process the client gets ReadTimeoutError, over HTTP the connection closes
+    lose_next_answers: int = 0
     unreachable: bool = False  # in-process only: the client cannot connect at all
 
     def update(self, changes: Mapping[str, Any]) -> None:
@@ -131,6 +154,10 @@ class Simulator:
         self.clock = clock
         self._random = random.Random(seed)
         self._lock = threading.RLock()
+        # Requests per action that reached dispatch (refused and throttled ones too), for
+        # benchmarks and tests; read with ``calls_made``, guarded by ``_calls_lock``.
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
 
     # --- entry points -----------------------------------------------------------------------
 
@@ -140,14 +167,19 @@ class Simulator:
         """Answer one EC2 Query request: ``(status, xml, extra headers)``. Never raises.
 
         A refusal by a rule of :mod:`awsipam` names it in an ``x-ipamsim-rule`` header, and so
-        does an accepted request that will fail by one (a CIDR that ends ``failed-*``).
+        does an accepted request that will fail by one (a CIDR that ends ``failed-*``). A
+        change whose answer the ``lose_next_answers`` fault takes carries ``LOST_HEADER``.
         """
         rid = protocol.request_id()
         try:
             if self.faults.latency:
                 time.sleep(self.faults.latency)
             params = self._form(method, query, body)
-            return (200, *self._dispatch(params, self._region(headers), rid))
+            action = params.get("Action", "")
+            payload, extra = self._dispatch(params, self._region(headers), rid)
+            if self._take_lost_answer(action):
+                extra[LOST_HEADER] = "1"
+            return 200, payload, extra
         except ApiError as err:
             extra = {RULE_HEADER: err.rule} if err.rule else {}
             return err.status, protocol.write_error(err.code, err.message, rid), extra
@@ -161,6 +193,15 @@ class Simulator:
         with self._lock, self.store.request():
             ctx = self._context(action, region or self.config.default_region)
             return OPERATIONS[action](ctx, params)
+
+    def calls_made(self) -> dict[str, int]:
+        """A copy of the requests per action so far."""
+        with self._calls_lock:
+            return dict(self.calls)
+
+    def reset_calls(self) -> None:
+        with self._calls_lock:
+            self.calls.clear()
 
     # --- internals --------------------------------------------------------------------------
 
@@ -189,6 +230,8 @@ class Simulator:
             raise ApiError(
                 "InvalidAction", f"The action {action} is not valid for this web service."
             )
+        with self._calls_lock:
+            self.calls[action] += 1
         model = protocol.operation_model(action)
         request = protocol.parse_params(model, params)
         protocol.validate_input(model, request)
@@ -233,6 +276,23 @@ class Simulator:
             self.faults.fail_next_creates -= 1
             return self.faults.fail_message
         return None
+
+    def take_provision_failure(self) -> str | None:
+        """The FailureReason message for a CIDR that must fail, when the fault asks for one."""
+        if self.faults.fail_next_provisions > 0:
+            self.faults.fail_next_provisions -= 1
+            return self.faults.provision_fail_message
+        return None
+
+    def _take_lost_answer(self, action: str) -> bool:
+        """Whether the answer to this successful request is lost (changes only)."""
+        if action.startswith(("Describe", "Get")):
+            return False
+        with self._lock:
+            if self.faults.lose_next_answers > 0:
+                self.faults.lose_next_answers -= 1
+                return True
+        return False
 
     def new_id(self, prefix: str, length: int = 17) -> str:
         """An AWS-style id: ``prefix`` and ``length`` hex digits."""

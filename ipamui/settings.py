@@ -353,6 +353,9 @@ TASKS = {
 IPAM_EMBEDDED_STATE = os.environ.get("IPAM_EMBEDDED_STATE", str(VAR_DIR / "ipamsim.sqlite3"))
 IPAM_EMBEDDED_SEED = env_bool("IPAM_EMBEDDED_SEED", True)
 IPAM_EMBEDDED_CREATE_DELAY = float(os.environ.get("IPAM_EMBEDDED_CREATE_DELAY", "2"))
+IPAM_EMBEDDED_PROVISION_DELAY = float(
+    os.environ.get("IPAM_EMBEDDED_PROVISION_DELAY", IPAM_EMBEDDED_CREATE_DELAY)
+)
 # AWS's adjustable quotas as this account has them: the pre-flight checks and the embedded
 # endpoint both use them.
 IPAM_QUOTAS = {

@@ -9,6 +9,8 @@ from awsipam.choices import FAILED_CIDR_STATES, AllocationResourceType, CidrStat
 from ipamsim import listing, state
 from ipamsim.context import Context, operation
 
+INJECTED_FAILURE_CODE = "cidr-not-available"
+
 CIDR_FILTERS = {"cidr": listing.member("Cidr"), "state": listing.member("State")}
 
 
@@ -40,12 +42,24 @@ def provision_ipam_pool_cidr(ctx: Context, params: dict[str, Any]) -> dict[str, 
         "_pool": pool["IpamPoolId"],
         "_region": ctx.region,
     }
+    delay = ctx.sim.config.provision_seconds
     if later:
         record["_failure_reason"] = state.failure_reason(later[0])
-        ctx.schedule("cidr", record, CidrState.PENDING_PROVISION, later[0].aws_code)
+        ctx.schedule("cidr", record, CidrState.PENDING_PROVISION, later[0].aws_code, delay)
     else:
         record["Cidr"] = str(network)
-        ctx.schedule("cidr", record, CidrState.PENDING_PROVISION, CidrState.PROVISIONED)
+        injected = ctx.sim.take_provision_failure()
+        if injected is None:
+            ctx.schedule("cidr", record, CidrState.PENDING_PROVISION, CidrState.PROVISIONED, delay)
+        else:
+            # [model] an injected failure (the fail_next_provisions fault) ends as AWS's own
+            # do: failed-provision with FailureReason {Code: cidr-not-available, Message}.
+            # The CIDR holds its block while pending; Context.settle gives the source pool's
+            # allocation back when it fails, so no failed CIDR keeps one.
+            record["_failure_reason"] = {"Code": INJECTED_FAILURE_CODE, "Message": injected}
+            ctx.schedule(
+                "cidr", record, CidrState.PENDING_PROVISION, CidrState.FAILED_PROVISION, delay
+            )
         if source is not None:
             record["_allocation"] = state.add_allocation(
                 ctx,

@@ -31,6 +31,7 @@ def simulator() -> ipamsim.Simulator:
             config = ipamsim.Config(
                 default_region=settings.IPAM_REGION,
                 create_delay=settings.IPAM_EMBEDDED_CREATE_DELAY,
+                provision_delay=settings.IPAM_EMBEDDED_PROVISION_DELAY,
                 max_ipams_per_region=quotas["ipams_per_region"],
                 max_scopes_per_ipam=quotas["scopes_per_ipam"],
                 max_pools_per_scope=quotas["pools_per_scope"],
