@@ -29,11 +29,13 @@ def seed_demo(sim: Simulator, *, showcase: bool = True) -> bool:
     """
     if any(True for _ in sim.store.all("ipam")):
         return False
-    delay, sim.config.create_delay = sim.config.create_delay, 0.0
+    config = sim.config
+    delays = config.create_delay, config.provision_delay
+    config.create_delay = config.provision_delay = 0.0
     try:
         _build(sim, showcase=showcase)
     finally:
-        sim.config.create_delay = delay
+        config.create_delay, config.provision_delay = delays
     return True
 
 

@@ -68,6 +68,11 @@ class Plan(models.Model):
     def is_validated(self) -> bool:
         return self.validated_version == self.version
 
+    @property
+    def is_editable(self) -> bool:
+        """A draft, or an applied plan growing further; not while it is applied or archived."""
+        return self.status in (self.Status.DRAFT, self.Status.APPLIED)
+
 
 class PlanNode(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="nodes")

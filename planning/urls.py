@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from planning import export_views, ledger_views, start_views, views
+from planning import apply_views, export_views, ledger_views, start_views, views
 
 urlpatterns = [
     path("plans/", views.plan_list, name="plan_list"),
@@ -40,5 +40,16 @@ urlpatterns += [
         "ipams/<str:ipam_id>/ledger/<int:reservation_id>/delete/",
         ledger_views.reservation_delete,
         name="reservation_delete",
+    ),
+]
+
+# Applying a plan: start, the live journal, pause / resume / cancel.
+urlpatterns += [
+    path("plans/<int:plan_id>/apply/", apply_views.plan_apply, name="plan_apply"),
+    path("plans/<int:plan_id>/runs/<int:run_id>/", apply_views.run_detail, name="plan_run"),
+    path(
+        "plans/<int:plan_id>/runs/<int:run_id>/<str:action>/",
+        apply_views.run_action,
+        name="plan_run_action",
     ),
 ]

@@ -30,6 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from awsipam.constants import MAX_POOL_DEPTH
 from planning import diff, services
 from planning import page as plan_page
+from planning.apply_views import run_summary
 from planning.forms import MoveForm, NodeForm, PlanSettingsForm, small_int
 from planning.models import Plan
 from planning.page import PlanPage, dom_id, is_key
@@ -131,7 +132,7 @@ def _context(
     )
     shown_keys = {row.key for row in rows}
     findings = _finding_rows(page, shown_keys)
-    can_change = request.user.has_perm(CHANGE) and plan.status == Plan.Status.DRAFT
+    can_change = request.user.has_perm(CHANGE) and plan.is_editable
     urls = _url_bases(plan)
     slots = {}
     editing = extra.get("editing")
@@ -170,6 +171,7 @@ def _context(
         "node_count": len(loaded.spec.nodes),
         "top_count": len(page.kids.get(None, ())),
         "more_rows": len(rows) >= plan_page.EXPAND_ALL_CAP,
+        "apply": run_summary(plan.runs.first()),
         **extra,
     }
 
@@ -304,7 +306,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
         writer = plan_page.RowWriter(
             urls=_url_bases(plan),
             pool_url=_cut("pool_detail", "ipam-pool-0"),
-            can_change=request.user.has_perm(CHANGE) and plan.status == Plan.Status.DRAFT,
+            can_change=request.user.has_perm(CHANGE) and plan.is_editable,
             max_depth=MAX_POOL_DEPTH,
         )
         return HttpResponse(writer.write(rows))
@@ -315,8 +317,8 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 
 def _editable(plan: Plan) -> None:
-    if plan.status != Plan.Status.DRAFT:
-        raise Http404("Only a draft plan changes.")
+    if not plan.is_editable:
+        raise Http404("A plan does not change while it is being applied, nor once archived.")
 
 
 def _dialog(
