@@ -35,7 +35,7 @@ from awsipam.choices import ENDED_POOL_STATES, AllocationResourceType, CidrState
 from awsipam.constants import NETMASK_LIMITS, NO_LOCALE, RESERVED_TAG_PREFIX
 from awsipam.facts import CidrFacts, PoolFacts
 from planning.findings import Finding
-from planning.requests import create_pool_request, pool_tags
+from planning.requests import create_pool_request, is_owner_tag, pool_tags
 from planning.spec import NodeSpec, PlanSpec, Tree
 from planning.world import LivePool, World
 
@@ -399,7 +399,8 @@ class _Differ:
                 Step(f"{node.key}/modify", "ModifyIpamPool", node.key, request, (), POOL_MODIFIED)
             )
 
-        before, after = dict(live.tags), dict(pool_tags(node))
+        before = {k: v for k, v in live.tags if not is_owner_tag(k)}
+        after = {k: v for k, v in pool_tags(node) if not is_owner_tag(k)}
         added = {k: v for k, v in after.items() if before.get(k) != v}
         removed = [
             k for k in before if k not in after and not k.lower().startswith(RESERVED_TAG_PREFIX)

@@ -203,6 +203,12 @@ class Steps:
     def recover(self, job: Job, params: dict[str, Any], client: Any) -> Outcome | None:
         """What AWS already did of a step that may have been sent: an outcome, or None when
         AWS has nothing of it (then it is sent)."""
+        found = self._found(job, params, client)
+        if found is not None:
+            found.maybe_sent = False
+        return found
+
+    def _found(self, job: Job, params: dict[str, Any], client: Any) -> Outcome | None:
         if job.action == "CreateIpamPool":
             pools = call_aws(
                 client.describe_ipam_pools,

@@ -14,11 +14,11 @@ from typing import Any
 
 from planning.diff import Step
 from planning.models import ApplyRun, ApplyStep
+from planning.requests import OWNER_TAG_PREFIX, is_owner_tag
 from planning.world import World
 
-PLAN_TAG = "ipamui:plan"  # [choice] the tags an applied pool carries: its plan's id ...
-NODE_TAG = "ipamui:node"  # ... and its node's key
-OWNER_TAG_PREFIX = "ipamui:"  # tags the app writes for itself: never a plan's own tags
+PLAN_TAG = f"{OWNER_TAG_PREFIX}plan"  # [choice] the tags an applied pool carries: its plan's id
+NODE_TAG = f"{OWNER_TAG_PREFIX}node"  # ... and its node's key
 TOKEN_PREFIX = "ipamui-"  # ClientToken: at most 64 ASCII characters [aws]
 
 
@@ -31,10 +31,6 @@ def client_token(plan_pk: int, node_key: str, step_id: str, version: int, attemp
 
 def owner_tags(plan_pk: int, node_key: str) -> list[dict[str, str]]:
     return [{"Key": PLAN_TAG, "Value": str(plan_pk)}, {"Key": NODE_TAG, "Value": node_key}]
-
-
-def is_owner_tag(key: str) -> bool:
-    return key.lower().startswith(OWNER_TAG_PREFIX)
 
 
 def _with_owner_tags(params: dict[str, Any], plan_pk: int, node_key: str) -> dict[str, Any]:

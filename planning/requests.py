@@ -11,6 +11,11 @@ from typing import Any
 from planning.spec import NodeSpec, PlanSpec, Tree
 
 NAME_TAG = "Name"
+OWNER_TAG_PREFIX = "ipamui:"  # [choice] tags the app writes for itself, never a plan's own
+
+
+def is_owner_tag(key: str) -> bool:
+    return key.lower().startswith(OWNER_TAG_PREFIX)
 
 
 def pool_tags(node: NodeSpec) -> list[tuple[str, str]]:

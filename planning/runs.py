@@ -10,6 +10,7 @@ stale and asks for a re-check (:func:`begin`).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from planning import diff as plan_diff
 from planning import services
-from planning.engine import Driver
+from planning.engine import Driver, backoff
 from planning.journal import snapshot_changes, space_snapshot, steps_of
 from planning.models import ApplyRun, ApplyStep, Plan
 from planning.selectors import load, world
@@ -26,7 +27,14 @@ from planning.services import PlanError
 from planning.teardown import reverse
 from pools import changelog, mirror
 from pools import services as pool_services
-from pools.aws import AwsError, AwsRefused, ec2_client, pages, worker_patience
+from pools.aws import (
+    AwsError,
+    AwsRefused,
+    AwsUnavailable,
+    ec2_client,
+    pages,
+    worker_patience,
+)
 from pools.models import IpamPool, Origin
 
 try:  # Django 6
@@ -72,6 +80,13 @@ def start(
             reasons = "; ".join(r.message for r in result.plan_reasons[:3])
             raise PlanError(f"The plan has errors: {reasons}", code="plan_has_errors")
         if not result.steps:
+            blocked = result.counts.get("blocked", 0)
+            if blocked:
+                raise PlanError(
+                    f"Nothing can be applied: {blocked} node{'s' if blocked != 1 else ''} "
+                    "blocked (What AWS would do says why).",
+                    code="plan_blocked",
+                )
             raise PlanError("Nothing to do: AWS already has what the plan says.", code="nothing")
         attempt = ApplyRun.objects.filter(plan=plan, kind=kind, version=plan.version).count() + 1
         try:
@@ -175,11 +190,17 @@ def begin(run_pk: int) -> bool:
         return True
     if run.status != R.QUEUED:
         return False
-    problem = ""
-    try:
-        changes = aws_changes(run)
-    except AwsError as err:
-        changes, problem = [], f"AWS could not be read before the first call: {err.message}"
+    problem, changes = "", []
+    for tries in range(1, settings.IPAM_APPLY_MAX_TRIES + 1):
+        try:
+            changes, problem = aws_changes(run), ""
+            break
+        except AwsUnavailable as err:  # throttled or unreachable: back off and read again
+            problem = f"AWS could not be read before the first call: {err.message}"
+            time.sleep(backoff(tries))
+        except AwsError as err:
+            problem = f"AWS could not be read before the first call: {err.message}"
+            break
     with transaction.atomic():
         run = ApplyRun.objects.select_for_update().get(pk=run_pk)
         if run.status != R.QUEUED:
