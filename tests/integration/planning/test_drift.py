@@ -110,7 +110,8 @@ def test_a_pool_made_outside_is_unmanaged_and_adopted_as_a_node(applied_plan, si
     assert ("unmanaged", "top", "pool") in kinds(applied_plan)
     drift_services.adopt(applied_plan, f"unmanaged|{made}")
     adopted = applied_plan.nodes.get(pool_aws_id=made)
-    assert adopted.name == "stranger" and str(adopted.cidr) == "172.16.240.0/20"
+    assert adopted.name == "stranger"
+    assert str(adopted.cidr) == "172.16.240.0/20"
     assert adopted.parent.key == "top"
     assert kinds(applied_plan) == set()
 
@@ -158,10 +159,12 @@ def test_ignore_keeps_the_item_listed_but_not_counted(applied_plan, sim):
     sync_all()
     drift_services.ignore(applied_plan, "changed|top|description", "known: the ops team's")
     applied_plan.refresh_from_db()
-    assert applied_plan.drift[0]["ignored"] and applied_plan.drift_count == 0
+    assert applied_plan.drift[0]["ignored"]
+    assert applied_plan.drift_count == 0
     sync_all()
     applied_plan.refresh_from_db()
-    assert applied_plan.drift[0]["ignored"] and applied_plan.drift_count == 0
+    assert applied_plan.drift[0]["ignored"]
+    assert applied_plan.drift_count == 0
     sim.call("ModifyIpamPool", IpamPoolId=pool_of(applied_plan, "top"), Description="top level")
     sync_all()
     assert not DriftDecision.objects.filter(plan=applied_plan).exists()
@@ -193,7 +196,8 @@ def editor(client):
 
 def test_the_plan_page_shows_the_drift_panel(drifted, editor):
     page = editor.get(reverse("plan_detail", args=[drifted.pk])).content.decode()
-    assert 'id="drift"' in page and "changed|top|description" in page
+    assert 'id="drift"' in page
+    assert "changed|top|description" in page
 
 
 def test_the_plan_list_counts_open_drift(drifted, editor):
