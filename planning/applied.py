@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from planning import drift_services
 from planning.models import ApplyRun, ApplyStep, Plan, PlanNode
 from pools import services as pool_services
 from pools.aws import AwsError
@@ -65,6 +66,7 @@ def finish(run_pk: int) -> ApplyRun:
             status = Plan.Status.APPLIED
         Plan.objects.filter(pk=run.plan_id).update(status=status, updated_at=timezone.now())
     _read_back_parents(run)
+    drift_services.refresh_quietly(run.plan_id)  # never fails the run
     return run
 
 

@@ -41,6 +41,10 @@ class Plan(models.Model):
     )
     validated_version = models.PositiveIntegerField(null=True, blank=True)
     findings = models.JSONField(default=list, blank=True)
+    drift = models.JSONField(
+        default=list, blank=True, help_text="Where AWS differs from the last apply (items)."
+    )
+    drift_checked_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -70,8 +74,14 @@ class Plan(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        """A draft, or an applied plan growing further; not while it is applied or archived."""
+        """A draft, or an applied plan growing further; not while it is being applied, nor
+        once archived."""
         return self.status in (self.Status.DRAFT, self.Status.APPLIED)
+
+    @property
+    def drift_count(self) -> int:
+        """The drift items not ignored."""
+        return sum(1 for item in self.drift or () if not item.get("ignored"))
 
 
 class PlanNode(models.Model):
@@ -237,3 +247,28 @@ class ApplyStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step_id} ({self.status})"
+
+
+class DriftDecision(models.Model):
+    """A drift item someone chose to leave as it is, and why (until the drift goes away)."""
+
+    class Decision(models.TextChoices):
+        IGNORE = "ignore", "ignore"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="drift_decisions")
+    key = models.CharField(max_length=200, help_text="The drift item's key.")
+    decision = models.CharField(max_length=16, choices=Decision.choices, default=Decision.IGNORE)
+    note = models.CharField(max_length=500)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="drift_decision_unique_per_plan")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.key}"

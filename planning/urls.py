@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from planning import apply_views, export_views, ledger_views, start_views, views
+from planning import apply_views, drift_views, export_views, ledger_views, start_views, views
 
 urlpatterns = [
     path("plans/", views.plan_list, name="plan_list"),
@@ -52,4 +52,16 @@ urlpatterns += [
         apply_views.run_action,
         name="plan_run_action",
     ),
+]
+
+# Drift between an applied plan and AWS: look again, adopt, apply again, ignore.
+urlpatterns += [
+    path(
+        "plans/<int:plan_id>/drift/refresh/", drift_views.drift_refresh, name="plan_drift_refresh"
+    ),
+    path("plans/<int:plan_id>/drift/adopt/", drift_views.drift_adopt, name="plan_drift_adopt"),
+    path(
+        "plans/<int:plan_id>/drift/reapply/", drift_views.drift_reapply, name="plan_drift_reapply"
+    ),
+    path("plans/<int:plan_id>/drift/ignore/", drift_views.drift_ignore, name="plan_drift_ignore"),
 ]

@@ -15,6 +15,7 @@ only a throttle that does not let up fails the sync.
 from __future__ import annotations
 
 import gc
+import logging
 import math
 import queue
 import threading
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from pools import changelog, mirror
@@ -34,6 +36,8 @@ from pools.aws import AwsUnavailable, call_aws, ec2_client
 from pools.aws.budget import RequestBudget
 from pools.mirror import UpsertCounts
 from pools.models import Ipam, IpamPool, IpamPoolAllocation, IpamPoolCidr, IpamScope, Origin
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 SPACE_BATCH = 200  # pools whose CIDRs and allocations are written together
@@ -48,6 +52,11 @@ CALL_SECONDS = 0.2
 MOST_WORKERS = 10
 
 Progress = Callable[[str], None]
+
+# Sent at the end of every sync, with ``region`` (the Region synced) and ``report``: apps
+# that compare their own state with the mirror (the planner's drift) listen, since pools/
+# knows nothing of them. Receivers' errors are logged, never fail the sync.
+synced = Signal()
 T = TypeVar("T")
 
 
@@ -195,9 +204,14 @@ def sync_all(*, include_space: bool = True, progress: Progress | None = None) ->
     """Everything of the client's Region; what changed is put in the change log as changed
     outside ipamui (the app's own changes are in the mirror already, so they do not show),
     or, on the Region's first sync, as first read from AWS."""
-    first = not IpamPool.objects.filter(region=ec2_client().meta.region_name).exists()
+    region = ec2_client().meta.region_name
+    first = not IpamPool.objects.filter(region=region).exists()
     with _cyclic_gc_paused(), changelog.origin(Origin.IMPORTED if first else Origin.OUTSIDE):
-        return _sync(include_space, progress or (lambda message: None))
+        report = _sync(include_space, progress or (lambda message: None))
+    for receiver, error in synced.send_robust(sender=SyncReport, region=region, report=report):
+        if isinstance(error, Exception):
+            log.warning("After the sync, %s failed: %r", receiver, error)
+    return report
 
 
 def _sync(include_space: bool, progress: Progress) -> SyncReport:
