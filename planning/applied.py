@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from planning.models import ApplyRun, ApplyStep, Plan, PlanNode
+from planning.teardown_services import finish_teardown
 from pools import services as pool_services
 from pools.aws import AwsError
 from pools.models import IpamPool
@@ -65,6 +66,7 @@ def finish(run_pk: int) -> ApplyRun:
             status = Plan.Status.APPLIED
         Plan.objects.filter(pk=run.plan_id).update(status=status, updated_at=timezone.now())
     _read_back_parents(run)
+    finish_teardown(run)
     return run
 
 

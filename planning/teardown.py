@@ -21,6 +21,7 @@ its cascade was to remove).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from awsipam import rules
@@ -231,3 +232,23 @@ class _Reverser:
             step = Step(f"{node.key}/delete", "DeleteIpamPool", node.key, request, (), POOL_DELETED)
             change = Change("pool", live.pool_id, "(with Cascade)")
             self.done[node.key] = self._diff(node, DELETE, changes=(change,), steps=(step,))
+
+
+def unbound_after(
+    parents: Mapping[str, str | None], deleted: Iterable[str], *, cascade: bool
+) -> set[str]:
+    """The nodes a teardown leaves without a pool: those whose delete is done, and, after a
+    cascade, every node below them (``parents``: node key -> its parent's key)."""
+    gone = set(deleted)
+    if not cascade:
+        return gone
+    children: dict[str | None, list[str]] = {}
+    for key, parent in parents.items():
+        children.setdefault(parent, []).append(key)
+    stack = list(gone)
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in gone:
+                gone.add(child)
+                stack.append(child)
+    return gone

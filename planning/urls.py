@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from planning import export_views, ledger_views, start_views, views
+from planning import export_views, ledger_views, start_views, teardown_views, views
 
 urlpatterns = [
     path("plans/", views.plan_list, name="plan_list"),
@@ -41,4 +41,9 @@ urlpatterns += [
         ledger_views.reservation_delete,
         name="reservation_delete",
     ),
+]
+
+# Taking a plan's pools away again: the reverse plan, and the teardown run that applies it.
+urlpatterns += [
+    path("plans/<int:plan_id>/teardown/", teardown_views.plan_teardown, name="plan_teardown"),
 ]
