@@ -326,3 +326,33 @@ def test_throttling_and_conflicts_are_tried_again(applied, sim, apply, settings)
     assert run.status == ApplyRun.Status.DONE, journal(run)
     assert not run.steps.filter(status=ApplyStep.Status.FAILED).exists()
     assert_torn_down(plan, sim, pool_ids.values())
+
+
+def test_a_cidr_that_took_an_allocation_meanwhile_fails_to_deprovision(
+    applied, sim, worker, django_capture_on_commit_callbacks
+):
+    plan, pool_ids, _ = applied
+    run = started(plan, django_capture_on_commit_callbacks)
+    sim.call("AllocateIpamPoolCidr", IpamPoolId=pool_ids["us-a"], NetmaskLength=28)  # C7
+    worker()
+    run.refresh_from_db()
+    assert run.status == ApplyRun.Status.FAILED
+    failed = run.steps.get(step_id="us-a/deprovision-1")
+    assert (failed.status, failed.error_code) == (ApplyStep.Status.FAILED, "failed-deprovision")
+    held = set(run.steps.filter(status=ApplyStep.Status.HELD).values_list("step_id", flat=True))
+    assert held == {
+        "us-a/delete",
+        "us/deprovision-1",
+        "us/delete",
+        "top/deprovision-1",
+        "top/delete",
+    }
+    assert set(live_pools(sim, pool_ids.values())) == {
+        pool_ids["top"],
+        pool_ids["us"],
+        pool_ids["us-a"],
+    }
+    plan.refresh_from_db()
+    bound = dict(plan.nodes.values_list("key", "pool_aws_id"))
+    assert bound["eu-a"] == bound["eu"] == ""
+    assert bound["us-a"] == pool_ids["us-a"]
