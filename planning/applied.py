@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from planning import drift_services
 from planning.models import ApplyRun, ApplyStep, Plan, PlanNode
+from planning.teardown_services import finish_teardown
 from pools import services as pool_services
 from pools.aws import AwsError
 from pools.models import IpamPool
@@ -66,6 +67,7 @@ def finish(run_pk: int) -> ApplyRun:
             status = Plan.Status.APPLIED
         Plan.objects.filter(pk=run.plan_id).update(status=status, updated_at=timezone.now())
     _read_back_parents(run)
+    finish_teardown(run)
     drift_services.refresh_quietly(run.plan_id)  # never fails the run
     return run
 

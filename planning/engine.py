@@ -59,6 +59,7 @@ BACKOFF_CAP = 20.0
 TICK = 0.2  # seconds between turns while nothing falls due sooner
 HEARTBEAT = 5.0  # seconds between lease renewals
 NOT_FOUND = ("InvalidIpamPoolId.NotFound", "NotFound")
+ALLOCATION_NOT_FOUND = "InvalidIpamPoolAllocationId.NotFound"
 # The actions that take a ClientToken [model].
 TOKENED = frozenset({"CreateIpamPool", "ProvisionIpamPoolCidr", "AllocateIpamPoolCidr"})
 
@@ -246,12 +247,19 @@ class Steps:
                 return self.settled(job, out)
             return None
         if job.action == "ReleaseIpamPoolAllocation":
-            allocations = call_aws(
-                client.get_ipam_pool_allocations,
-                IpamPoolId=params["IpamPoolId"],
-                IpamPoolAllocationId=params["IpamPoolAllocationId"],
-            ).get("IpamPoolAllocations", [])
-            return None if allocations else Outcome(S.DONE, pool_id=params["IpamPoolId"])
+            try:
+                allocations = call_aws(
+                    client.get_ipam_pool_allocations,
+                    IpamPoolId=params["IpamPoolId"],
+                    IpamPoolAllocationId=params["IpamPoolAllocationId"],
+                ).get("IpamPoolAllocations", [])
+            except AwsRefused as err:  # an allocation released is not found [aws]
+                if err.code not in (*NOT_FOUND, ALLOCATION_NOT_FOUND):
+                    raise
+                allocations = []
+            if allocations:
+                return None
+            return Outcome(S.DONE, pool_id=params["IpamPoolId"], note="released in AWS")
         return None  # ModifyIpamPool, CreateTags, DeleteTags: sending them again is harmless
 
     def _pool(self, client: Any, pool_id: str) -> dict[str, Any] | None:

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from planning import apply_views, drift_views, export_views, ledger_views, start_views, views
+from planning import (
+    apply_views,
+    drift_views,
+    export_views,
+    ledger_views,
+    start_views,
+    teardown_views,
+    views,
+)
 
 urlpatterns = [
     path("plans/", views.plan_list, name="plan_list"),
@@ -64,4 +72,9 @@ urlpatterns += [
         "plans/<int:plan_id>/drift/reapply/", drift_views.drift_reapply, name="plan_drift_reapply"
     ),
     path("plans/<int:plan_id>/drift/ignore/", drift_views.drift_ignore, name="plan_drift_ignore"),
+]
+
+# Taking a plan's pools away again: the reverse plan, and the teardown run that applies it.
+urlpatterns += [
+    path("plans/<int:plan_id>/teardown/", teardown_views.plan_teardown, name="plan_teardown"),
 ]
