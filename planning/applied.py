@@ -1,4 +1,4 @@
-"""What an apply leaves behind: each node's record of what it gave AWS, and the run's end."""
+"""The end of a run: its status, the plan's, the mirror read back, drift looked at again."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from planning import drift_services
-from planning.models import ApplyRun, ApplyStep, Plan, PlanNode
+from planning.models import ApplyRun, ApplyStep, Plan
 from planning.teardown_services import finish_teardown
 from pools import services as pool_services
 from pools.aws import AwsError
@@ -17,34 +17,6 @@ from pools.models import IpamPool
 
 log = logging.getLogger(__name__)
 S = ApplyStep.Status
-
-APPLIED_FIELDS = (
-    "name",
-    "cidr",
-    "description",
-    "min_netmask",
-    "max_netmask",
-    "default_netmask",
-    "tags",
-    "allocation_resource_tags",
-)
-
-
-def record_applied(plan_pk: int, key: str, run_pk: int) -> None:
-    """Every step of node ``key`` is done: what the plan asked of its pool is what AWS has
-    (the last applied state, the middle of drift's three-way comparison)."""
-    node = PlanNode.objects.filter(plan=plan_pk, key=key).first()
-    if node is None:
-        return
-    create = ApplyStep.objects.filter(run=run_pk, node_key=key, action="CreateIpamPool").first()
-    applied = {name: getattr(node, name) for name in APPLIED_FIELDS}
-    applied["cidr"] = str(node.cidr) if node.cidr else ""
-    if create is not None:
-        applied["locale"] = create.params.get("Locale", "")
-    else:
-        applied["locale"] = (node.applied or {}).get("locale", "")
-    applied |= {"pool_id": node.pool_aws_id, "run": run_pk, "at": timezone.now().isoformat()}
-    PlanNode.objects.filter(pk=node.pk).update(applied=applied)
 
 
 def finish(run_pk: int) -> ApplyRun:

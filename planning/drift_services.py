@@ -29,7 +29,7 @@ from planning.drift import (
     DriftItem,
     drift,
 )
-from planning.models import ApplyRun, DriftDecision, Plan, PlanNode
+from planning.models import DriftDecision, Plan, PlanNode
 from planning.requests import NAME_TAG
 from planning.selectors import load, world
 from planning.services import PlanError
@@ -286,14 +286,13 @@ def _adopt_pool(plan: Plan, item: DriftItem) -> str:
     return f"{pool.pool_id} is in the plan now, as {node.name}."
 
 
-def reapply(plan: Plan, *, user: Any = None) -> ApplyRun:
-    """Apply the plan again: the diff asks AWS for the plan's values back."""
-    from planning import runs  # runs -> engine -> applied -> this module
-
+def check_reapply(plan: Plan) -> Plan:
+    """The plan, fresh, if applying it again would mend some of its drift (the run itself
+    is :func:`planning.runs.reapply`'s)."""
     plan = _fresh(plan)
     if not any(REAPPLY in row.get("actions", ()) for row in plan.drift or ()):
         raise PlanError("No drift that applying again would mend.", code="drift_action")
-    return runs.start(plan, user=user)
+    return plan
 
 
 def clean_note(note: Any) -> str:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from planning import drift_services, views
+from planning import drift_services, runs, views
 from planning.models import Plan
 from planning.services import PlanError
 
@@ -81,7 +81,7 @@ def drift_reapply(request: HttpRequest, plan_id: int) -> HttpResponse:
     run shows."""
     plan = _plan(plan_id)
     try:
-        drift_services.reapply(plan, user=request.user)
+        runs.reapply(plan, user=request.user)
     except PlanError as error:
         return _refused(request, plan, error)
     messages.success(request, "Applying the plan again.")

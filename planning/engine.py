@@ -29,7 +29,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,9 +41,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from awsipam.choices import FAILED_INSTEAD, CidrState, PoolState
-from planning.applied import finish, record_applied
 from planning.diff import resolve
-from planning.journal import NODE_TAG, PLAN_TAG
+from planning.journal import NODE_TAG, PLAN_TAG, record_applied
 from planning.models import ApplyRun, ApplyStep, Plan, PlanNode
 from pools import mirror
 from pools.aws import AwsError, AwsRefused, AwsUnavailable, call_aws, ec2_client
@@ -57,7 +56,7 @@ DESCRIBE_BATCH = 100  # pool ids per DescribeIpamPools
 BACKOFF_BASE = 0.5  # seconds: the first backoff after a throttle is up to this
 BACKOFF_CAP = 20.0
 TICK = 0.2  # seconds between turns while nothing falls due sooner
-HEARTBEAT = 5.0  # seconds between lease renewals
+HEARTBEAT = 5.0  # seconds between lease renewals (at most a third of the lease)
 NOT_FOUND = ("InvalidIpamPoolId.NotFound", "NotFound")
 ALLOCATION_NOT_FOUND = "InvalidIpamPoolAllocationId.NotFound"
 # The actions that take a ClientToken [model].
@@ -205,8 +204,9 @@ class Steps:
         """What AWS already did of a step that may have been sent: an outcome, or None when
         AWS has nothing of it (then it is sent)."""
         found = self._found(job, params, client)
-        if found is not None:
+        if found is not None:  # the journal keeps what was found, as the call's answer
             found.maybe_sent = False
+            found.answer = {"FoundInAws": found.pool or found.cidr or {"IpamPoolId": found.pool_id}}
         return found
 
     def _found(self, job: Job, params: dict[str, Any], client: Any) -> Outcome | None:
@@ -399,15 +399,25 @@ class Driver:
                 self._check(pool, waiting)
                 self._heartbeat()
                 if self._finished():
-                    return ApplyRun.objects.get(pk=self.run_pk).status
-                time.sleep(self._pause())
+                    return ApplyRun.Status.RUNNING
+                self._idle()
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
             self._collect()
 
+    def _idle(self) -> None:
+        """Until a call or read of this driver comes back, or the next step falls due."""
+        in_flight = {future for future in self.busy.values() if not future.done()}
+        if in_flight:
+            wait(in_flight, timeout=self._pause(), return_when=FIRST_COMPLETED)
+        elif not self.busy:
+            time.sleep(self._pause())
+
     def _start(self, pool: ThreadPoolExecutor | None, job: Job, func, *args: Any) -> None:
         keys = getattr(job, "pks", None) or [job.pk]
+        if func == self.steps.perform:  # a wait is timed from the call, not from a read
+            self.sent_at[job.pk] = time.monotonic()
         if pool is None:
             future: Future = Future()
             future.set_result(func(*args))
@@ -416,7 +426,6 @@ class Driver:
             future = pool.submit(context.run, _in_thread, func, *args)
         for pk in keys:
             self.busy[pk] = future
-        self.sent_at.update(dict.fromkeys(keys, time.monotonic()))
         if pool is None:
             self._collect()
 
@@ -610,6 +619,8 @@ class Driver:
                 )
             elif out.status == S.PENDING and out.error_code:
                 changes["tries"] = step.tries + 1
+            elif out.answer:
+                changes["answer"] = out.answer
             if out.maybe_sent is not None:
                 changes["maybe_sent"] = out.maybe_sent
             elif out.sent:
@@ -683,7 +694,7 @@ class Driver:
     # --- liveness and the end -------------------------------------------------------------
 
     def _heartbeat(self) -> None:
-        if time.monotonic() - self.renewed < HEARTBEAT:
+        if time.monotonic() - self.renewed < min(HEARTBEAT, self.lease.total_seconds() / 3):
             return
         self.renewed = time.monotonic()
         now = timezone.now()
@@ -699,13 +710,10 @@ class Driver:
         )
 
     def _finished(self) -> bool:
-        if (
-            self.busy
-            or ApplyStep.objects.filter(run=self.run_pk, status__in=ApplyStep.OPEN).exists()
-        ):
-            return False
-        finish(self.run_pk)
-        return True
+        """No step is open, and no call of this driver in flight: the run can end."""
+        return not self.busy and not (
+            ApplyStep.objects.filter(run=self.run_pk, status__in=ApplyStep.OPEN).exists()
+        )
 
 
 _CIDR_ACTIONS = frozenset({"ProvisionIpamPoolCidr", "DeprovisionIpamPoolCidr"})

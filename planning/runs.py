@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from planning import diff as plan_diff
-from planning import services
+from planning import drift_services, services
+from planning.applied import finish
 from planning.engine import Driver, backoff
 from planning.journal import snapshot_changes, space_snapshot, steps_of
 from planning.models import ApplyRun, ApplyStep, Plan
@@ -43,6 +46,7 @@ except ImportError:  # Django 5.2: the backport
     from django_tasks import task
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 S = ApplyStep.Status
 R = ApplyRun.Status
 
@@ -107,6 +111,11 @@ def start(
         Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.APPLYING)
         transaction.on_commit(lambda: enqueue(run))
     return run
+
+
+def reapply(plan: Plan, *, user=None) -> ApplyRun:
+    """Apply the plan again to mend its drift: the diff asks AWS for the plan's values back."""
+    return start(drift_services.check_reapply(plan), user=user)
 
 
 def enqueue(run: ApplyRun) -> None:
@@ -176,6 +185,8 @@ def drive_apply(run_pk: int) -> str:
         if not begin(run_pk):
             return ApplyRun.objects.filter(pk=run_pk).values_list("status", flat=True).first()
         status = Driver(run_pk).run()
+        if status == R.RUNNING:  # no step open any more
+            status = finish(run_pk).status
         if status == R.CANCELLED:
             ApplyStep.objects.filter(run=run_pk, status__in=ApplyStep.OPEN).update(
                 status=S.CANCELLED, note="cancelled", owner=""
@@ -191,16 +202,10 @@ def begin(run_pk: int) -> bool:
     if run.status != R.QUEUED:
         return False
     problem, changes = "", []
-    for tries in range(1, settings.IPAM_APPLY_MAX_TRIES + 1):
-        try:
-            changes, problem = aws_changes(run), ""
-            break
-        except AwsUnavailable as err:  # throttled or unreachable: back off and read again
-            problem = f"AWS could not be read before the first call: {err.message}"
-            time.sleep(backoff(tries))
-        except AwsError as err:
-            problem = f"AWS could not be read before the first call: {err.message}"
-            break
+    try:
+        changes = aws_changes(run)
+    except AwsError as err:
+        problem = f"AWS could not be read before the first call: {err.message}"
     with transaction.atomic():
         run = ApplyRun.objects.select_for_update().get(pk=run_pk)
         if run.status != R.QUEUED:
@@ -222,27 +227,42 @@ def begin(run_pk: int) -> bool:
 
 def aws_changes(run: ApplyRun) -> list[str]:
     """What AWS has changed in the plan's space since the run's snapshot: the space read
-    from AWS into the mirror, and the two snapshots compared."""
+    from AWS into the mirror (each read retried when AWS throttles), and the two snapshots
+    compared."""
     if run.kind == ApplyRun.Kind.TEARDOWN:
         return []
     plan = run.plan
     spec, _ = load(plan)
     before = world(plan, spec)
-    for pool_id in before.pools:
-        pool = IpamPool.objects.filter(pool_id=pool_id).first()
-        if pool is not None:
-            try:
-                pool_services.pool_refresh(pool=pool)
-            except AwsRefused as err:
-                if err.code not in ("InvalidIpamPoolId.NotFound", "NotFound"):
-                    raise
+    for pool in IpamPool.objects.filter(pool_id__in=list(before.pools)):
+        _patiently(_refresh, pool)
     if not spec.parent_pool_id:
-        _read_top_level(plan)
+        for pool in _patiently(_read_top_level, plan):
+            _patiently(pool_services.pool_refresh_space, pool=pool)
     return snapshot_changes(run.world, space_snapshot(world(plan, spec)))
 
 
-def _read_top_level(plan: Plan) -> None:
-    """The scope's top-level pools and their CIDRs, from AWS into the mirror."""
+def _patiently(read: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A read of AWS, tried again with a backoff while AWS throttles or does not answer."""
+    for tries in range(1, settings.IPAM_APPLY_MAX_TRIES):
+        try:
+            return read(*args, **kwargs)
+        except AwsUnavailable:
+            time.sleep(backoff(tries))
+    return read(*args, **kwargs)
+
+
+def _refresh(pool: IpamPool) -> None:
+    try:
+        pool_services.pool_refresh(pool=pool)
+    except AwsRefused as err:  # gone: the mirror forgot it, and the snapshots differ
+        if err.code not in ("InvalidIpamPoolId.NotFound", "NotFound"):
+            raise
+
+
+def _read_top_level(plan: Plan) -> list[IpamPool]:
+    """The scope's top-level pools, from AWS into the mirror; returns those to read the
+    CIDRs of."""
     client = ec2_client()
     listed = [
         p
@@ -259,6 +279,4 @@ def _read_top_level(plan: Plan) -> None:
     ids = {p["IpamPoolId"] for p in listed}
     gone = IpamPool.objects.live().filter(scope=plan.scope, source_pool_aws_id="")
     mirror.forget_pools(gone.exclude(pool_id__in=ids).values_list("pk", flat=True))
-    for pool in IpamPool.objects.live().filter(pool_id__in=ids):
-        if pool.in_aws:
-            pool_services.pool_refresh_space(pool=pool)
+    return [pool for pool in IpamPool.objects.live().filter(pool_id__in=ids) if pool.in_aws]

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from planning import drift_services
+from planning import drift_services, runs
 from planning.models import ApplyRun, DriftDecision, Plan
 from pools.sync import sync_all
 
@@ -133,7 +133,7 @@ def test_reapply_puts_the_plan_value_back(
     sim.call("ModifyIpamPool", IpamPoolId=top, Description="x")
     sync_all()
     with django_capture_on_commit_callbacks(execute=True):
-        run = drift_services.reapply(applied_plan)
+        run = runs.reapply(applied_plan)
     worker()
     run.refresh_from_db()
     assert run.status == ApplyRun.Status.DONE
