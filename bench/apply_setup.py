@@ -76,6 +76,11 @@ def reset_calls(url: str) -> None:
     _control(url, "/_ipamsim/calls", {})
 
 
+def set_faults(url: str, faults: dict[str, Any]) -> dict[str, Any]:
+    """Change some of the endpoint's faults (``latency``, ``throttle_rate`` ...)."""
+    return _control(url, "/_ipamsim/faults", faults)
+
+
 def ec2(url: str) -> Any:
     import boto3
 
@@ -323,7 +328,7 @@ def journal(run_pk: int) -> dict[str, Any]:
     steps = list(
         run.steps.values(
             "step_id", "action", "status", "request_id", "answer", "pool_aws_id", "tries",
-            "maybe_sent", "owner", "started_at", "finished_at",
+            "maybe_sent", "owner", "note", "started_at", "finished_at",
         )
     )  # fmt: skip
     for step in steps:
