@@ -65,13 +65,8 @@ class Sizes:
         return 2 * len(CHANGES)
 
 
-# IPAM_APPLY_CONCURRENCY counts a call as in flight until the driver's next turn writes its
-# outcome, so each turn (at least TICK apart, longer with its database writes) sends at most
-# that many: at the default 8 the wide levels (64 and 115 pools) take a step rate of ~13/s,
-# 44 s in all (2.2x). With 64, the rate is no longer the limit (32 s, 1.6x; see the report).
-TUNED = (("IPAM_APPLY_CONCURRENCY", "64"),)
-FULL = Sizes(settings=TUNED)
-QUICK = Sizes(pools=20, depth=3, delay=0.5, settings=TUNED)
+FULL = Sizes()
+QUICK = Sizes(pools=20, depth=3, delay=0.5)
 
 
 def run(quick: bool = False) -> Suite:

@@ -44,16 +44,9 @@ PREFIX_STEP = 3  # a child's prefix is this much longer than its parent's (room 
 def start_endpoint(
     state: Path, *, create_delay: float, provision_delay: float, port: int | None = None
 ) -> ChildProcess:
-    """``python -m ipamsim`` on a loopback port, with the demo IPAM in its state file.
-
-    The demo is seeded by a first server without delays, stopped once it answers: the seed
-    zeroes the create delay while it builds, not the provision delay, so with
-    ``--provision-delay`` a regional pool's CIDR would come from a parent still pending."""
+    """``python -m ipamsim`` on a loopback port, with the demo IPAM in its state file."""
     base = ["-m", "ipamsim", "--host", HOST, "--state", str(state)]
     base += ["--max-pools-per-scope", str(POOLS_PER_SCOPE)]
-    seeding = free_port(HOST)
-    seed_argv = [*base, "--port", str(seeding), "--seed", "demo", "--create-delay", "0"]
-    ChildProcess(seed_argv, host=HOST, port=seeding, health_path="/_ipamsim/health").stop()
     port = port or free_port(HOST)
     argv = [*base, "--port", str(port), "--seed", "demo"]
     argv += ["--create-delay", str(create_delay), "--provision-delay", str(provision_delay)]

@@ -28,7 +28,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -588,63 +588,76 @@ class Driver:
         if not finished:
             return
         close_old_connections()
-        for pk, result in finished.items():
-            outcome = result[pk] if isinstance(result, dict) else result
-            self._write(pk, outcome)
+        outcomes = {
+            pk: result[pk] if isinstance(result, dict) else result
+            for pk, result in finished.items()
+        }
+        with transaction.atomic():  # one commit for all of them
+            steps = ApplyStep.objects.in_bulk(list(outcomes))
+            pool_pks = self._mirror(outcomes.values())
+            bound = False
+            for pk, out in outcomes.items():
+                step = steps.get(pk)
+                if step is not None and step.owner == self.owner:
+                    bound |= self._write(step, out, pool_pks)
+            if bound:
+                Plan.objects.filter(pk=self.plan_pk).update(updated_at=timezone.now())
 
-    def _write(self, pk: int, out: Outcome) -> None:
-        now = timezone.now()
-        step = ApplyStep.objects.filter(pk=pk).first()
-        if step is None or step.owner != self.owner:
-            return  # taken back by another driver meanwhile: it reads AWS again itself
+    def _write(self, step: ApplyStep, out: Outcome, pool_pks: dict[str, int]) -> bool:
+        """One step's outcome into the journal; whether it bound a node to its pool. A step
+        another driver took back meanwhile is left to it (it reads AWS again itself)."""
         if step.status not in (S.RUNNING, S.WAITING):
-            return
+            return False
+        now, pk = timezone.now(), step.pk
         delay = out.delay
         if out.status == S.WAITING and delay is None:
             delay = self._expected(step.settles, pk)
         elif out.status == S.DONE and step.status == S.WAITING and pk in self.sent_at:
             self._learn(step.settles, step)
-        with transaction.atomic():
-            pool_row = self._mirror(step, out)
-            changes: dict[str, Any] = {
-                "status": out.status,
-                "note": out.note,
-                "next_at": now + timedelta(seconds=delay) if delay is not None else None,
-            }
-            if out.sent:
-                changes.update(
-                    tries=step.tries + 1,
-                    request_id=out.request_id or step.request_id,
-                    answer=out.answer,
-                )
-            elif out.status == S.PENDING and out.error_code:
-                changes["tries"] = step.tries + 1
-            elif out.answer:
-                changes["answer"] = out.answer
-            if out.maybe_sent is not None:
-                changes["maybe_sent"] = out.maybe_sent
-            elif out.sent:
-                changes["maybe_sent"] = False
-            if out.pool_id and not step.pool_aws_id:
-                changes["pool_aws_id"] = out.pool_id
-            if out.state:
-                changes["aws_state"] = out.state
-            if out.error_code or out.status in (S.DONE, S.WAITING):
-                changes["error_code"] = out.error_code
-                changes["error_message"] = out.error_message
-            if out.status == S.PENDING:
-                changes["owner"] = ""
-            if out.status in (S.DONE, S.FAILED):
-                changes["finished_at"] = now
-            if out.status == S.WAITING:
-                self.sent_at.setdefault(pk, time.monotonic())
-            else:
-                self.sent_at.pop(pk, None)
-            ApplyStep.objects.filter(pk=pk).update(**changes)
-            if step.action == "CreateIpamPool" and out.pool_id:
-                self._bind(step.node_key, out.pool_id, pool_row)
-            if out.status == S.DONE:
-                self._applied(step)
+        changes: dict[str, Any] = {
+            "status": out.status,
+            "note": out.note,
+            "next_at": now + timedelta(seconds=delay) if delay is not None else None,
+        }
+        if out.sent:
+            changes.update(
+                tries=step.tries + 1,
+                request_id=out.request_id or step.request_id,
+                answer=out.answer,
+            )
+        elif out.status == S.PENDING and out.error_code:
+            changes["tries"] = step.tries + 1
+        elif out.answer:
+            changes["answer"] = out.answer
+        if out.maybe_sent is not None:
+            changes["maybe_sent"] = out.maybe_sent
+        elif out.sent:
+            changes["maybe_sent"] = False
+        if out.pool_id and not step.pool_aws_id:
+            changes["pool_aws_id"] = out.pool_id
+        if out.state:
+            changes["aws_state"] = out.state
+        if out.error_code or out.status in (S.DONE, S.WAITING):
+            changes["error_code"] = out.error_code
+            changes["error_message"] = out.error_message
+        if out.status == S.PENDING:
+            changes["owner"] = ""
+        if out.status in (S.DONE, S.FAILED):
+            changes["finished_at"] = now
+        if out.status == S.WAITING:
+            self.sent_at.setdefault(pk, time.monotonic())
+        else:
+            self.sent_at.pop(pk, None)
+        ApplyStep.objects.filter(pk=pk).update(**changes)
+        if out.status == S.DONE:
+            self._applied(step)
+        if step.action == "CreateIpamPool" and out.pool_id and not step.pool_aws_id:
+            # The node is bound to the pool the run created for it, as soon as AWS names it.
+            PlanNode.objects.filter(plan=self.plan_pk, key=step.node_key).update(
+                pool_aws_id=out.pool_id, pool_id=pool_pks.get(out.pool_id)
+            )
+            return True
+        return False
 
     def _expected(self, settles: str, pk: int) -> float:
         """When to read a waiting step next: at first after the shortest time seen to reach
@@ -660,26 +673,21 @@ class Driver:
         took = time.monotonic() - self.sent_at[step.pk]
         self.settle_seen[settles] = min(took, self.settle_seen.get(settles, took))
 
-    def _mirror(self, step: ApplyStep, out: Outcome) -> IpamPool | None:
-        """Keep the mirror in step with what AWS answered."""
+    def _mirror(self, outcomes: Iterable[Outcome]) -> dict[str, int]:
+        """Keep the mirror in step with what AWS answered (in bulk); the pools' keys by id."""
+        pools = {out.pool["IpamPoolId"]: out.pool for out in outcomes if out.pool is not None}
+        cidrs = [(out.pool_id, out.cidr) for out in outcomes if out.cidr and out.pool_id]
         try:
-            if out.pool is not None:
-                return mirror.save_pool(out.pool)
-            if out.cidr is not None and out.pool_id:
-                pool = IpamPool.objects.filter(pool_id=out.pool_id).first()
-                if pool is not None:
-                    mirror.save_cidrs([(pool, out.cidr)])
-                return pool
+            with transaction.atomic():  # a savepoint: a failure leaves the journal's writes
+                pks = mirror.save_pools(list(pools.values())) if pools else {}
+                if cidrs:
+                    ids = [pool_id for pool_id, _ in cidrs]
+                    rows = IpamPool.objects.in_bulk(ids, field_name="pool_id")
+                    mirror.save_cidrs((rows[i], c) for i, c in cidrs if i in rows)
         except Exception:  # the mirror mends at the next sync; the journal must not wait
-            log.exception("Could not mirror the answer to %s", step.step_id)
-        return None
-
-    def _bind(self, key: str, pool_id: str, pool: IpamPool | None) -> None:
-        """The node is bound to the pool the run created for it, as soon as AWS names it."""
-        PlanNode.objects.filter(plan=self.plan_pk, key=key).update(
-            pool_aws_id=pool_id, pool=pool or IpamPool.objects.filter(pool_id=pool_id).first()
-        )
-        Plan.objects.filter(pk=self.plan_pk).update(updated_at=timezone.now())
+            log.exception("Could not mirror AWS's answers")
+            return {}
+        return pks
 
     def _applied(self, step: ApplyStep) -> None:
         """Once every step of a node is done, record what the node gave AWS (drift
