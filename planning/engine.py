@@ -36,7 +36,7 @@ from typing import Any
 
 from botocore import xform_name
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -385,6 +385,8 @@ class Driver:
         pool = ThreadPoolExecutor(max_workers=self.threads) if self.threads else None
         try:
             while True:
+                if not connection.in_atomic_block:  # a long task: as a request would
+                    close_old_connections()
                 status = (
                     ApplyRun.objects.filter(pk=self.run_pk).values_list("status", flat=True).first()
                 )
@@ -587,7 +589,6 @@ class Driver:
                 del self.busy[pk]
         if not finished:
             return
-        close_old_connections()
         outcomes = {
             pk: result[pk] if isinstance(result, dict) else result
             for pk, result in finished.items()
