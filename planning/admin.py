@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from planning.models import Plan, PlanNode
+from planning.models import ApplyRun, ApplyStep, Plan, PlanNode
 
 
 class PlanNodeInline(admin.TabularInline):
@@ -56,3 +56,42 @@ class PlanAdmin(admin.ModelAdmin):
     @admin.display(description="plan page")
     def open_plan(self, plan: Plan) -> str:
         return format_html('<a href="{}">open</a>', reverse("plan_detail", args=[plan.pk]))
+
+
+class ApplyStepInline(admin.TabularInline):
+    model = ApplyStep
+    fields = (
+        *("order", "step_id", "action", "status", "tries", "pool_aws_id", "aws_state"),
+        *("request_id", "error_code", "error_message", "finished_at"),
+    )
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+    max_num = 0
+    ordering = ("order",)
+
+
+@admin.register(ApplyRun)
+class ApplyRunAdmin(admin.ModelAdmin):
+    """Runs are read here; they are started, paused and cancelled from the plan's pages."""
+
+    list_display = ("pk", "plan", "kind", "version", "attempt", "status", "created_at", "journal")
+    list_filter = ("status", "kind")
+    search_fields = ("plan__name",)
+    list_select_related = ("plan",)
+    readonly_fields = (
+        *("plan", "kind", "version", "attempt", "status", "cascade", "message", "world"),
+        *("created_by", "created_at", "started_at", "finished_at", "heartbeat_at"),
+    )
+    inlines = [ApplyStepInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="journal")
+    def journal(self, run: ApplyRun) -> str:
+        url = reverse("plan_run", args=[run.plan_id, run.pk])
+        return format_html('<a href="{}">open</a>', url)

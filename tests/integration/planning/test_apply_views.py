@@ -128,3 +128,12 @@ def test_hostile_requests_answer_without_5xx_and_gets_write_nothing(
     assert posted.status_code < 500
     other = client.post(f"/plans/{run_id}/apply/", **headers)
     assert other.status_code < 500
+
+
+def test_runs_are_read_in_the_admin(started, admin_client):
+    listing = admin_client.get(reverse("admin:planning_applyrun_changelist"))
+    assert listing.status_code == 200
+    assert b"small" in listing.content
+    page = admin_client.get(reverse("admin:planning_applyrun_change", args=[started.pk]))
+    assert page.status_code == 200
+    assert b"top/create" in page.content
