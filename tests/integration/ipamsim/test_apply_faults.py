@@ -14,6 +14,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
 import ipamsim
+from ipamsim.seed import seed_demo
 from ipamsim.__main__ import main
 from tests.integration.ipamsim.conftest import endpoint_config
 from tests.integration.ipamsim.support import (
@@ -430,3 +431,13 @@ def test_apply_faults_over_http(shared_server, sim):
     status, _ = control(shared_server, "/_ipamsim/faults", {"lose_next_answers": -1})
     assert status == 400
     assert sim.faults.lose_next_answers == 1
+
+
+def test_the_demo_seeds_with_create_and_provision_delays_and_keeps_them():
+    """The seed builds its hierarchy at once (a child's CIDR needs its parent's provisioned),
+    then the endpoint answers with the delays it was given."""
+    simulator = ipamsim.Simulator(ipamsim.Config(create_delay=2.0, provision_delay=3.0))
+    assert seed_demo(simulator)
+    assert (simulator.config.create_delay, simulator.config.provision_delay) == (2.0, 3.0)
+    pools = simulator.call("DescribeIpamPools")["IpamPools"]
+    assert len(pools) > 3
