@@ -61,7 +61,7 @@ def test_a_plan_is_applied_and_torn_down(app: App, plan: Plan, shot: Any) -> Non
 
     page.get_by_role("link", name="Tear down…").click()
     expect(page.locator("#teardown-steps")).to_contain_text("DeleteIpamPool")
-    page.locator('#teardown-form input[name=confirm]').fill(plan.name)
+    page.locator("#teardown-form input[name=confirm]").fill(plan.name)
     page.locator("#teardown-form button[type=submit]").click()
     page.wait_for_url(f"**/plans/{plan.pk}/")
     teardown = ApplyRun.objects.get(plan=plan, kind=ApplyRun.Kind.TEARDOWN)

@@ -48,7 +48,7 @@ def test_there_is_no_import_cycle():
 
     def visit(name: str) -> None:
         if name in path:
-            cycle = path[path.index(name) :] + [name]
+            cycle = [*path[path.index(name) :], name]
             raise AssertionError("import cycle: " + " -> ".join(cycle))
         if name in done:
             return

@@ -14,8 +14,8 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
 import ipamsim
-from ipamsim.seed import seed_demo
 from ipamsim.__main__ import main
+from ipamsim.seed import seed_demo
 from tests.integration.ipamsim.conftest import endpoint_config
 from tests.integration.ipamsim.support import (
     NO_RETRIES,
