@@ -100,12 +100,13 @@ FAILED_CIDR_STATES = frozenset({CidrState.FAILED_PROVISION, CidrState.FAILED_DEP
 # CIDRs AWS is still working on.
 SETTLING_CIDR_STATES = frozenset({CidrState.PENDING_PROVISION, CidrState.PENDING_DEPROVISION})
 
-# A change AWS carries out later, by the state it ends in: the states that say it failed
-# instead [model]. Anything else is still on its way.
-FAILED_INSTEAD: dict[str, frozenset[str]] = {
-    PoolState.CREATE_COMPLETE: frozenset({PoolState.CREATE_FAILED}),
-    PoolState.MODIFY_COMPLETE: frozenset({PoolState.MODIFY_FAILED}),
-    PoolState.DELETE_COMPLETE: frozenset({PoolState.DELETE_FAILED}),
-    CidrState.PROVISIONED: frozenset({CidrState.FAILED_PROVISION}),
-    CidrState.DEPROVISIONED: frozenset({CidrState.FAILED_DEPROVISION}),
+# A change AWS carries out later, by the state it ends in: the states it passes through on its
+# way there [model]. Any other state means it will not get there (create-failed, a pool deleted
+# meanwhile, a CIDR failed or deprovisioned).
+ON_THE_WAY: dict[str, frozenset[str]] = {
+    PoolState.CREATE_COMPLETE: frozenset({PoolState.CREATE_IN_PROGRESS}),
+    PoolState.MODIFY_COMPLETE: frozenset({PoolState.MODIFY_IN_PROGRESS}),
+    PoolState.DELETE_COMPLETE: frozenset({PoolState.DELETE_IN_PROGRESS}),
+    CidrState.PROVISIONED: frozenset({CidrState.PENDING_PROVISION}),
+    CidrState.DEPROVISIONED: frozenset({CidrState.PENDING_DEPROVISION}),
 }

@@ -340,6 +340,8 @@ IPAM_APPLY_DRIVERS = int(os.environ.get("IPAM_APPLY_DRIVERS", "2"))
 IPAM_APPLY_LEASE = float(os.environ.get("IPAM_APPLY_LEASE", "30"))
 IPAM_APPLY_POLL = float(os.environ.get("IPAM_APPLY_POLL", "0.5"))
 IPAM_APPLY_MAX_TRIES = int(os.environ.get("IPAM_APPLY_MAX_TRIES", "12"))
+# Seconds a step may wait for AWS to reach its state (create-complete, provisioned...).
+IPAM_APPLY_WAIT_SECONDS = float(os.environ.get("IPAM_APPLY_WAIT_SECONDS", "1800"))
 # Threads a driver sends calls on (default: the concurrency cap); 0: the driver sends each
 # call itself, one at a time (tests inside a database transaction).
 IPAM_APPLY_THREADS = int(os.environ.get("IPAM_APPLY_THREADS") or IPAM_APPLY_CONCURRENCY)

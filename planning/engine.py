@@ -40,13 +40,13 @@ from django.db import close_old_connections, connection, connections, transactio
 from django.db.models import Q
 from django.utils import timezone
 
-from awsipam.choices import FAILED_INSTEAD, CidrState, PoolState
+from awsipam.choices import ON_THE_WAY, CidrState, PoolState
 from planning.diff import resolve
 from planning.journal import NODE_TAG, PLAN_TAG, record_applied
 from planning.models import ApplyRun, ApplyStep, Plan, PlanNode
 from pools import mirror
 from pools.aws import AwsError, AwsRefused, AwsUnavailable, call_aws, ec2_client
-from pools.aws.errors import THROTTLING_CODES
+from pools.aws.errors import POOL_NOT_FOUND_CODES, THROTTLING_CODES
 from pools.models import IpamPool
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,6 @@ BACKOFF_BASE = 0.5  # seconds: the first backoff after a throttle is up to this
 BACKOFF_CAP = 20.0
 TICK = 0.2  # seconds between turns while nothing falls due sooner
 HEARTBEAT = 5.0  # seconds between lease renewals (at most a third of the lease)
-NOT_FOUND = ("InvalidIpamPoolId.NotFound", "NotFound")
 ALLOCATION_NOT_FOUND = "InvalidIpamPoolAllocationId.NotFound"
 # The actions that take a ClientToken [model].
 TOKENED = frozenset({"CreateIpamPool", "ProvisionIpamPoolCidr", "AllocateIpamPoolCidr"})
@@ -165,6 +164,17 @@ class Steps:
             response = call_aws(getattr(client, xform_name(job.action)), **params)
         except AwsUnavailable as err:
             return _unavailable(err, job, self.rng)
+        except AwsRefused as err:
+            if job.action not in TOKENED:
+                # An answer lost on the way, and botocore sent the call again: AWS refuses a
+                # second deprovision, delete or release, having done the first.
+                try:
+                    found = self.recover(job, params, client)
+                except AwsError:
+                    found = None
+                if found is not None:
+                    return found
+            return Outcome(S.FAILED, error_code=err.code, error_message=err.message)
         except AwsError as err:
             return Outcome(S.FAILED, error_code=err.code, error_message=err.message)
         return self.answered(job, params, response)
@@ -182,11 +192,11 @@ class Steps:
         return self.settled(job, out)
 
     def settled(self, job: Job, out: Outcome) -> Outcome:
-        """Done if the step waits for nothing or its state is reached; failed if AWS says it
-        failed instead; waiting otherwise."""
+        """Done if the step waits for nothing or its state is reached; waiting while AWS is
+        on its way there (or has not said); failed in any other state."""
         if not job.settles or out.state == job.settles:
             out.status = S.DONE
-        elif out.state in FAILED_INSTEAD.get(job.settles, ()):
+        elif out.state and out.state not in ON_THE_WAY.get(job.settles, ()):
             out.status = S.FAILED
             reason = (out.pool or {}).get("StateMessage") or (
                 (out.cidr or {}).get("FailureReason") or {}
@@ -254,19 +264,26 @@ class Steps:
                     IpamPoolAllocationId=params["IpamPoolAllocationId"],
                 ).get("IpamPoolAllocations", [])
             except AwsRefused as err:  # an allocation released is not found [aws]
-                if err.code not in (*NOT_FOUND, ALLOCATION_NOT_FOUND):
+                if err.code not in (*POOL_NOT_FOUND_CODES, ALLOCATION_NOT_FOUND):
                     raise
                 allocations = []
             if allocations:
                 return None
             return Outcome(S.DONE, pool_id=params["IpamPoolId"], note="released in AWS")
-        return None  # ModifyIpamPool, CreateTags, DeleteTags: sending them again is harmless
+        if job.action == "ModifyIpamPool":
+            pool = self._pool(client, params["IpamPoolId"])
+            return (
+                Outcome(S.DONE, pool=pool, pool_id=pool["IpamPoolId"], state=pool["State"])
+                if (pool is not None and _modified(pool, params))
+                else None
+            )
+        return None  # CreateTags, DeleteTags: sending them again changes nothing more
 
     def _pool(self, client: Any, pool_id: str) -> dict[str, Any] | None:
         try:
             pools = call_aws(client.describe_ipam_pools, IpamPoolIds=[pool_id])["IpamPools"]
         except AwsRefused as err:
-            if err.code in NOT_FOUND:
+            if err.code in POOL_NOT_FOUND_CODES:
                 return None
             raise
         return pools[0] if pools else None
@@ -313,8 +330,8 @@ class Steps:
         try:
             pools = call_aws(client.describe_ipam_pools, IpamPoolIds=ids)["IpamPools"]
         except AwsRefused as err:
-            if err.code not in NOT_FOUND or len(ids) == 1:
-                if err.code in NOT_FOUND:
+            if err.code not in POOL_NOT_FOUND_CODES or len(ids) == 1:
+                if err.code in POOL_NOT_FOUND_CODES:
                     return {}
                 raise
             pools = [p for pool_id in ids if (p := self._pool(client, pool_id)) is not None]
@@ -340,12 +357,49 @@ class Steps:
         )
 
 
+def _modified(pool: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Whether the pool already has what ModifyIpamPool ``params`` ask (AWS refuses a modify
+    that changes nothing)."""
+    for member in ("Description", *_NETMASKS):
+        if member in params and pool.get(member) != params[member]:
+            return False
+    if (
+        params.get("ClearAllocationDefaultNetmaskLength")
+        and "AllocationDefaultNetmaskLength" in pool
+    ):
+        return False
+    tags = {(t["Key"], t.get("Value", "")) for t in pool.get("AllocationResourceTags", [])}
+    added = {(t["Key"], t.get("Value", "")) for t in params.get("AddAllocationResourceTags", [])}
+    removed = {
+        (t["Key"], t.get("Value", "")) for t in params.get("RemoveAllocationResourceTags", [])
+    }
+    return added <= tags and not (removed - added) & tags
+
+
+_NETMASKS = (
+    "AllocationMinNetmaskLength",
+    "AllocationMaxNetmaskLength",
+    "AllocationDefaultNetmaskLength",
+)
 _ENDED = frozenset(
     {PoolState.CREATE_FAILED, PoolState.DELETE_IN_PROGRESS, PoolState.DELETE_COMPLETE}
 )
 
 
 # --- the driver -----------------------------------------------------------------------------
+
+
+def _outcome_of(future: Future, pk: int) -> Outcome:
+    """A finished call's or read's outcome for step ``pk``; an error that is not AWS's (a bug,
+    an answer of an unexpected shape) fails the step, logged, instead of the driver."""
+    try:
+        result = future.result()
+    except Exception as exc:
+        log.exception("Step %s failed inside the engine", pk)
+        return Outcome(
+            S.FAILED, error_code="internal", error_message=f"{type(exc).__name__}: {exc}"
+        )
+    return result[pk] if isinstance(result, dict) else result
 
 
 def _in_thread(func: Callable[..., Any], *args: Any) -> Any:
@@ -392,6 +446,10 @@ class Driver:
                 )
                 if status != ApplyRun.Status.RUNNING:
                     self._drain()
+                    if status == ApplyRun.Status.CANCELLED:
+                        ApplyStep.objects.filter(
+                            run=self.run_pk, owner=self.owner, status__in=ApplyStep.OPEN
+                        ).update(status=S.CANCELLED, note="cancelled")
                     self._release()
                     return status or "gone"
                 self._collect()
@@ -417,12 +475,15 @@ class Driver:
             time.sleep(self._pause())
 
     def _start(self, pool: ThreadPoolExecutor | None, job: Job, func, *args: Any) -> None:
-        keys = getattr(job, "pks", None) or [job.pk]
+        keys = job.pks if isinstance(job, _Batch) else [job.pk]
         if func == self.steps.perform:  # a wait is timed from the call, not from a read
             self.sent_at[job.pk] = time.monotonic()
         if pool is None:
             future: Future = Future()
-            future.set_result(func(*args))
+            try:
+                future.set_result(func(*args))
+            except Exception as exc:  # written as the step's failure by _collect
+                future.set_exception(exc)
         else:
             context = contextvars.copy_context()
             future = pool.submit(context.run, _in_thread, func, *args)
@@ -432,8 +493,7 @@ class Driver:
             self._collect()
 
     def _drain(self) -> None:
-        for future in list(self.busy.values()):
-            future.result()
+        wait(set(self.busy.values()))
         self._collect()
 
     def _pause(self) -> float:
@@ -447,8 +507,9 @@ class Driver:
             .values_list("next_at", flat=True)
             .first()
         )
-        wait = TICK if due is None else (due - timezone.now()).total_seconds()
-        return min(TICK, max(0.02, wait))
+        if due is None or len(self.busy) >= self.cap:  # nothing due, or no room to send it
+            return TICK
+        return min(TICK, max(0.02, (due - timezone.now()).total_seconds()))
 
     # --- claiming -------------------------------------------------------------------------
 
@@ -582,17 +643,13 @@ class Driver:
 
     def _collect(self) -> None:
         """Write the outcomes of the calls and reads that have finished."""
-        finished: dict[int, Any] = {}
+        outcomes: dict[int, Outcome] = {}
         for pk, future in list(self.busy.items()):
             if future.done():
-                finished[pk] = future.result()
                 del self.busy[pk]
-        if not finished:
+                outcomes[pk] = _outcome_of(future, pk)
+        if not outcomes:
             return
-        outcomes = {
-            pk: result[pk] if isinstance(result, dict) else result
-            for pk, result in finished.items()
-        }
         with transaction.atomic():  # one commit for all of them
             steps = ApplyStep.objects.in_bulk(list(outcomes))
             pool_pks = self._mirror(outcomes.values())
@@ -610,6 +667,14 @@ class Driver:
         if step.status not in (S.RUNNING, S.WAITING):
             return False
         now, pk = timezone.now(), step.pk
+        limit = settings.IPAM_APPLY_WAIT_SECONDS
+        if (
+            out.status == S.WAITING
+            and step.started_at
+            and (now - step.started_at).total_seconds() > limit
+        ):
+            out.status, out.error_code = S.FAILED, "not_settled"
+            out.error_message = f"AWS did not get to {step.settles} in {limit:g} s ({out.note})."
         delay = out.delay
         if out.status == S.WAITING and delay is None:
             delay = self._expected(step.settles, pk)
@@ -733,7 +798,6 @@ class _Batch:
 
     def __init__(self, jobs: list[Job]) -> None:
         self.pks = [j.pk for j in jobs]
-        self.pk = self.pks[0]
 
 
 __all__ = ["Driver", "backoff"]

@@ -17,13 +17,15 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from awsipam.choices import ENDED_POOL_STATES
 from planning import diff as plan_diff
 from planning import drift_services, services
 from planning.applied import finish
 from planning.engine import Driver, backoff
-from planning.journal import snapshot_changes, space_snapshot, steps_of
+from planning.journal import NODE_TAG, PLAN_TAG, snapshot_changes, space_snapshot, steps_of
 from planning.models import ApplyRun, ApplyStep, Plan
 from planning.selectors import load, world
 from planning.services import PlanError
@@ -38,6 +40,7 @@ from pools.aws import (
     pages,
     worker_patience,
 )
+from pools.aws.errors import POOL_NOT_FOUND_CODES
 from pools.models import IpamPool, Origin
 
 try:  # Django 6
@@ -146,10 +149,12 @@ def resume(run: ApplyRun) -> ApplyRun:
         if run.status != R.PAUSED and not is_stalled(run):
             return run
         now = timezone.now()
-        run.steps.filter(status=S.RUNNING).update(
+        lapsed = Q(lease_until__lt=now) | Q(lease_until=None) | Q(owner="")
+        # A driver still finishing its calls (a pause a moment ago) keeps them.
+        run.steps.filter(lapsed, status=S.RUNNING).update(
             status=S.PENDING, maybe_sent=True, owner="", next_at=now, note="resumed: reading AWS"
         )
-        run.steps.filter(status=S.WAITING).update(owner="", lease_until=None, next_at=now)
+        run.steps.filter(lapsed, status=S.WAITING).update(owner="", lease_until=None, next_at=now)
         run.status = R.RUNNING if run.started_at else R.QUEUED
         run.heartbeat_at = now
         run.save(update_fields=["status", "heartbeat_at"])
@@ -168,6 +173,11 @@ def cancel(run: ApplyRun) -> ApplyRun:
         run.steps.filter(status__in=(S.PENDING, S.WAITING)).update(
             status=S.CANCELLED, note="cancelled", finished_at=now, owner=""
         )
+        # A call in flight is left to its driver, which writes its answer (and binds the
+        # node to a new pool) before it stops; a dead driver's is cancelled as it may be.
+        run.steps.filter(status=S.RUNNING).filter(
+            Q(lease_until__lt=now) | Q(lease_until=None)
+        ).update(status=S.CANCELLED, note="cancelled: it may have reached AWS", finished_at=now)
         run.status, run.finished_at = R.CANCELLED, now
         run.save(update_fields=["status", "finished_at"])
         Plan.objects.filter(pk=run.plan_id).update(status=Plan.Status.DRAFT, updated_at=now)
@@ -187,10 +197,6 @@ def drive_apply(run_pk: int) -> str:
         status = Driver(run_pk).run()
         if status == R.RUNNING:  # no step open any more
             status = finish(run_pk).status
-        if status == R.CANCELLED:
-            ApplyStep.objects.filter(run=run_pk, status__in=ApplyStep.OPEN).update(
-                status=S.CANCELLED, note="cancelled", owner=""
-            )
         return status
 
 
@@ -201,9 +207,10 @@ def begin(run_pk: int) -> bool:
         return True
     if run.status != R.QUEUED:
         return False
-    problem, changes = "", []
+    problem, changes, ours = "", [], {}
     try:
-        changes = aws_changes(run)
+        ours = _patiently(owned_pools, run)
+        changes = aws_changes(run, ours)
     except AwsError as err:
         problem = f"AWS could not be read before the first call: {err.message}"
     with transaction.atomic():
@@ -221,16 +228,38 @@ def begin(run_pk: int) -> bool:
             Plan.objects.filter(pk=run.plan_id).update(status=Plan.Status.DRAFT, updated_at=now)
         else:
             run.status, run.started_at, run.heartbeat_at = R.RUNNING, now, now
+            # Pools an earlier run made for unbound nodes (its answer lost, then cancelled):
+            # their steps look in AWS first, and take those pools instead of making more.
+            if run.kind == ApplyRun.Kind.APPLY:
+                run.steps.filter(node_key__in=list(ours), status=S.PENDING).update(maybe_sent=True)
         run.save(update_fields=["status", "started_at", "finished_at", "message", "heartbeat_at"])
     return run.status == R.RUNNING
 
 
-def aws_changes(run: ApplyRun) -> list[str]:
+def owned_pools(run: ApplyRun) -> dict[str, str]:
+    """The live pools in AWS tagged with this plan, by node key (one paged read)."""
+    client = ec2_client()
+    found = {}
+    for page in pages(
+        client.describe_ipam_pools,
+        "IpamPools",
+        Filters=[
+            {"Name": f"tag:{PLAN_TAG}", "Values": [str(run.plan_id)]},
+            {"Name": "ipam-scope-id", "Values": [run.plan.scope.scope_id]},
+        ],
+        MaxResults=1000,
+    ):
+        for pool in page:
+            tags = {t["Key"]: t.get("Value", "") for t in pool.get("Tags", [])}
+            if pool["State"] not in ENDED_POOL_STATES and tags.get(NODE_TAG):
+                found[tags[NODE_TAG]] = pool["IpamPoolId"]
+    return found
+
+
+def aws_changes(run: ApplyRun, ours: dict[str, str]) -> list[str]:
     """What AWS has changed in the plan's space since the run's snapshot: the space read
     from AWS into the mirror (each read retried when AWS throttles), and the two snapshots
-    compared."""
-    if run.kind == ApplyRun.Kind.TEARDOWN:
-        return []
+    compared. The plan's own pools (``ours``) are no change."""
     plan = run.plan
     spec, _ = load(plan)
     before = world(plan, spec)
@@ -239,7 +268,10 @@ def aws_changes(run: ApplyRun) -> list[str]:
     if not spec.parent_pool_id:
         for pool in _patiently(_read_top_level, plan):
             _patiently(pool_services.pool_refresh_space, pool=pool)
-    return snapshot_changes(run.world, space_snapshot(world(plan, spec)))
+    changes = snapshot_changes(run.world, space_snapshot(world(plan, spec)))
+    # Pools of this plan that no node is bound to: an earlier run's, which this one takes.
+    strays = set(ours.values()) - {n.pool_id for n in spec.nodes if n.pool_id}
+    return [line for line in changes if not strays.intersection(line.split())]
 
 
 def _patiently(read: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -256,7 +288,7 @@ def _refresh(pool: IpamPool) -> None:
     try:
         pool_services.pool_refresh(pool=pool)
     except AwsRefused as err:  # gone: the mirror forgot it, and the snapshots differ
-        if err.code not in ("InvalidIpamPoolId.NotFound", "NotFound"):
+        if err.code not in POOL_NOT_FOUND_CODES:
             raise
 
 

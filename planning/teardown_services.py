@@ -13,10 +13,10 @@ from planning.teardown import unbound_after
 from pools import mirror
 from pools import services as pool_services
 from pools.aws import AwsError, AwsRefused
+from pools.aws.errors import POOL_NOT_FOUND_CODES
 from pools.models import IpamPool
 
 log = logging.getLogger(__name__)
-NOT_FOUND = ("InvalidIpamPoolId.NotFound", "NotFound")
 
 
 def finish_teardown(run: ApplyRun) -> list[str]:
@@ -29,10 +29,18 @@ def finish_teardown(run: ApplyRun) -> list[str]:
         return []
     done = run.steps.filter(action="DeleteIpamPool", status=ApplyStep.Status.DONE)
     deleted = dict(done.values_list("node_key", "params__IpamPoolId"))
-    if not deleted:
-        return []
     parents = dict(PlanNode.objects.filter(plan=run.plan_id).values_list("key", "parent__key"))
-    keys = unbound_after(parents, deleted, cascade=run.cascade)
+    keys = set(unbound_after(parents, deleted, cascade=run.cascade)) if deleted else set()
+    # Nodes bound to pools AWS had already deleted before the run (no step of theirs).
+    live = IpamPool.objects.live().exclude(state__in=GONE_STATES).values("pool_id")
+    keys |= set(
+        PlanNode.objects.filter(plan=run.plan_id)
+        .exclude(pool_aws_id="")
+        .exclude(pool_aws_id__in=live)
+        .values_list("key", flat=True)
+    )
+    if not keys:
+        return []
     with transaction.atomic():
         PlanNode.objects.filter(plan=run.plan_id, key__in=keys).update(
             pool_aws_id="", pool=None, applied={}
@@ -48,7 +56,7 @@ def _read_back(pool_ids) -> None:
         try:
             pool = pool_services.pool_refresh(pool=pool)
         except AwsRefused as err:
-            if err.code not in NOT_FOUND:  # not found: pool_refresh forgot it
+            if err.code not in POOL_NOT_FOUND_CODES:  # not found: pool_refresh forgot it
                 log.warning("Could not read %s back: %s", pool.pool_id, err.code)
             continue
         except AwsError as err:  # the next sync mends it

@@ -25,6 +25,7 @@ from pools.aws import (
     ec2_client,
     pages,
 )
+from pools.aws.errors import POOL_NOT_FOUND_CODES
 from pools.models import (
     IpamPool,
     IpamPoolAllocation,
@@ -283,7 +284,7 @@ def pool_refresh(*, pool: IpamPool) -> IpamPool:
         if not response["IpamPools"]:
             raise AwsRefused(f"AWS no longer has {pool.pool_id}.", code="NotFound")
     except AwsRefused as err:
-        if err.code in ("InvalidIpamPoolId.NotFound", "NotFound") and pool.pk is not None:
+        if err.code in POOL_NOT_FOUND_CODES and pool.pk is not None:
             mirror.forget_pools([pool.pk])
         raise
     pool = mirror.save_pool(response["IpamPools"][0])

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from pools import changelog, selectors, services
 from pools.aws import AwsError, AwsRefused, worker_patience
+from pools.aws.errors import POOL_NOT_FOUND_CODES
 from pools.models import IpamPool, Origin, ScheduledSync
 from pools.sync import sync_all
 from pools.taskstate import task_state
@@ -60,7 +61,7 @@ def follow_pool(pool_pk: int, until: str) -> str:
         try:
             pool = services.pool_refresh(pool=pool)
         except AwsRefused as err:
-            if err.code in ("InvalidIpamPoolId.NotFound", "NotFound"):
+            if err.code in POOL_NOT_FOUND_CODES:
                 return GONE
             error = err.message
         except AwsError as err:  # unreachable or throttled: try again on the next run

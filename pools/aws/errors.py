@@ -70,6 +70,9 @@ MEMBER_FOR_WORDS: tuple[tuple[str, str], ...] = (
     ("family", "AddressFamily"),
 )
 
+# AWS has no such pool (the second: the app's own, for a pool missing from an answer).
+POOL_NOT_FOUND_CODES = frozenset({"InvalidIpamPoolId.NotFound", "NotFound"})
+
 THROTTLING_CODES = frozenset(
     {
         "RequestLimitExceeded",

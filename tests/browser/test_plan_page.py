@@ -37,7 +37,13 @@ def row(app: App, key: str) -> Any:
 
 
 def act(app: App, key: str, action: str) -> None:
+    """Open a node's form or confirmation, and wait until htmx has swapped it in and bound
+    its triggers (a change made before that sends nothing)."""
     row(app, key).locator(f'a[data-action="{action}"]').click()
+    app.settle(blur=False)
+    app.page.wait_for_function(
+        "!document.querySelector('.htmx-settling, .htmx-swapping, .htmx-added')"
+    )
 
 
 def test_a_child_is_added_with_live_checks(app: App, plan: Plan, shot: Any) -> None:

@@ -267,3 +267,44 @@ def test_an_applied_plan_has_nothing_left_to_do(make_plan, apply):
     with pytest.raises(PlanError) as nothing:
         runs.start(plan)
     assert nothing.value.code == "nothing"
+
+
+def test_a_pool_of_a_cancelled_run_is_taken_by_the_next_not_made_again(
+    make_plan, sim, apply, worker, settings
+):
+    """The create's answer lost, the run cancelled before it looked in AWS: the next run
+    (another attempt, other ClientTokens) finds the pool by its tags instead."""
+    settings.IPAM_MAX_ATTEMPTS = 1
+    reset_clients()
+    plan = make_plan(nodes=[node("solo", "solo", prefix_length=16, locale="us-east-1")])
+    sim.faults.update({"lose_next_answers": 1})
+    first = runs.start(plan)
+    runs.begin(first.pk)
+    engine.Steps(engine.random.Random(0)).perform(
+        engine.Driver(first.pk)._jobs([first.steps.get(step_id="solo/create").pk])[0], {}
+    )
+    runs.cancel(first)
+    assert owned_pools(sim) == {"solo": 1}
+    again = apply(plan)
+    assert again.status == ApplyRun.Status.DONE, list(again.steps.values("step_id", "error_code"))
+    assert owned_pools(sim) == {"solo": 1}
+
+
+def test_a_pool_deleted_while_awaited_fails_its_step_instead_of_waiting(
+    make_plan, sim, apply, monkeypatch
+):
+    plan = make_plan(nodes=[node("solo", "solo", prefix_length=16, locale="us-east-1")])
+    real = engine.Steps.check_pools
+
+    def deleted_meanwhile(self, jobs):
+        for job in jobs:
+            sim.call("DeleteIpamPool", IpamPoolId=job.pool_id)
+        return real(self, jobs)
+
+    monkeypatch.setattr(engine.Steps, "check_pools", deleted_meanwhile)
+    sim.config.create_delay = 5.0
+    run = apply(plan)
+    step = run.steps.get(step_id="solo/create")
+    assert step.status == ApplyStep.Status.FAILED
+    assert step.error_code.startswith("delete")
+    assert run.steps.get(step_id="solo/provision").status == ApplyStep.Status.HELD

@@ -207,8 +207,9 @@ def test_who_may_see_and_change_a_plan(bound_plan, clients):
     assert Plan.objects.filter(pk=bound_plan.pk).exists()
 
 
-def test_a_plan_that_is_not_a_draft_shows_no_edits(bound_plan, editor):
-    Plan.objects.filter(pk=bound_plan.pk).update(status=Plan.Status.APPLIED)
+@pytest.mark.parametrize("status", [Plan.Status.APPLYING, Plan.Status.ARCHIVED])
+def test_a_plan_being_applied_or_archived_shows_no_edits(bound_plan, editor, status):
+    Plan.objects.filter(pk=bound_plan.pk).update(status=status)
 
     html = page_of(editor, bound_plan).content.decode()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse as url
+from django.utils import timezone
 
 from planning import runs
 from planning.models import ApplyRun, ApplyStep, Plan
@@ -255,8 +256,12 @@ def started(plan, django_capture_on_commit_callbacks, **kwargs) -> ApplyRun:
 
 
 def maybe_sent(run: ApplyRun, *step_ids: str) -> None:
-    """As after a worker killed mid-call: the steps may have reached AWS."""
+    """As after a worker killed mid-call: the run had begun (past the stale-plan guard, which
+    would stop a run that has not, AWS having changed), and the steps may have reached AWS."""
     assert run.steps.filter(step_id__in=step_ids).update(maybe_sent=True) == len(step_ids)
+    ApplyRun.objects.filter(pk=run.pk).update(
+        status=ApplyRun.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
 
 
 def test_steps_AWS_already_did_are_read_back_not_sent_again(
@@ -356,3 +361,33 @@ def test_a_cidr_that_took_an_allocation_meanwhile_fails_to_deprovision(
     bound = dict(plan.nodes.values_list("key", "pool_aws_id"))
     assert bound["eu-a"] == bound["eu"] == ""
     assert bound["us-a"] == pool_ids["us-a"]
+
+
+def test_a_lost_answer_to_a_deprovision_or_delete_is_read_back(applied, sim, apply):
+    """botocore sends the call again after the lost answer; AWS refuses the second copy of an
+    untokened deprovision or delete, and the engine finds what the first one did."""
+    plan, pool_ids, _ = applied
+    sim.faults.update({"lose_next_answers": 3})
+    run = apply(plan, kind=TEARDOWN)
+    assert run.status == ApplyRun.Status.DONE, journal(run)
+    assert_torn_down(plan, sim, pool_ids.values())
+
+
+def test_a_teardown_stops_when_aws_changed_in_its_space(applied, sim, apply):
+    plan, pool_ids, _ = applied
+    start = runs.start
+
+    def start_then_change(plan, **kwargs):
+        run = start(plan, **kwargs)
+        sim.call("AllocateIpamPoolCidr", IpamPoolId=pool_ids["us-a"], NetmaskLength=28)
+        return run
+
+    runs.start = start_then_change
+    try:
+        run = apply(plan, kind=TEARDOWN)
+    finally:
+        runs.start = start
+    assert run.status == ApplyRun.Status.STALE
+    assert all(
+        sim.call("DescribeIpamPools", IpamPoolIds=[p])["IpamPools"] for p in pool_ids.values()
+    )
