@@ -84,10 +84,12 @@ class DriftItem:
     aws: str = ""
     message: str = ""
     pool_id: str = ""
+    reapplicable: bool = True  # False: applying the plan again would not change AWS here
 
     @property
     def actions(self) -> tuple[str, ...]:
-        return ACTIONS.get(self.kind, (IGNORE,))
+        actions = ACTIONS.get(self.kind, (IGNORE,))
+        return actions if self.reapplicable else tuple(a for a in actions if a != REAPPLY)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +97,9 @@ class DriftItem:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DriftItem:
         names = cls.__dataclass_fields__
-        return cls(**{k: str(v) for k, v in data.items() if k in names})
+        return cls(
+            **{k: v if isinstance(v, bool) else str(v) for k, v in data.items() if k in names}
+        )
 
 
 def drift(
@@ -272,6 +276,8 @@ def _changed(
                     f"apply gave it {before_text}."
                 ),
                 pool_id=live.pool_id,
+                # The apply provisions a missing CIDR; it never deprovisions one AWS added.
+                reapplicable=name != "cidr" or not set(plan) <= set(aws),
             )
         )
     return items

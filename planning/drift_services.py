@@ -290,7 +290,8 @@ def check_reapply(plan: Plan) -> Plan:
     """The plan, fresh, if applying it again would mend some of its drift (the run itself
     is :func:`planning.runs.reapply`'s)."""
     plan = _fresh(plan)
-    if not any(REAPPLY in row.get("actions", ()) for row in plan.drift or ()):
+    rows = (row for row in plan.drift or () if not row.get("ignored"))
+    if not any(REAPPLY in row.get("actions", ()) for row in rows):
         raise PlanError("No drift that applying again would mend.", code="drift_action")
     return plan
 

@@ -250,3 +250,13 @@ def test_adopt_with_htmx_answers_the_panel(drifted, editor):
     assert answer.status_code == 200
     assert 'id="drift"' in answer.content.decode()
     assert drifted.nodes.get(key="top").description == "x"
+
+
+def test_an_extra_cidr_in_aws_is_not_offered_a_reapply(applied_plan, sim):
+    """Applying the plan again never deprovisions a CIDR AWS was given outside the app."""
+    top = applied_plan.nodes.get(key="top")
+    sim.call("ProvisionIpamPoolCidr", IpamPoolId=top.pool_aws_id, Cidr="172.31.0.0/16")
+    sync_all()
+    applied_plan.refresh_from_db()
+    cidr = next(row for row in applied_plan.drift if row["field"] == "cidr")
+    assert "reapply" not in cidr["actions"]
