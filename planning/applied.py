@@ -45,19 +45,15 @@ def finish(run_pk: int) -> ApplyRun:
 
 
 def _read_back_parents(run: ApplyRun) -> None:
-    """The allocations the new pools took in their parents, into the mirror."""
-    parents = set(
-        IpamPool.objects.filter(
-            pool_id__in=run.steps.filter(
-                action__in=("ProvisionIpamPoolCidr", "DeleteIpamPool", "DeprovisionIpamPoolCidr"),
-                status=S.DONE,
-            ).values("pool_aws_id")
-        )
-        .exclude(source_pool=None)
-        .values_list("source_pool_id", flat=True)
-    )
-    for pool in IpamPool.objects.live().filter(pk__in=parents):
+    """The allocations the run's pools took in (or gave back to) their parents, into the
+    mirror: one read of allocations per parent (their CIDRs did not change)."""
+    changed = run.steps.filter(
+        action__in=("ProvisionIpamPoolCidr", "DeleteIpamPool", "DeprovisionIpamPoolCidr"),
+        status=S.DONE,
+    ).values("pool_aws_id")
+    parent_ids = IpamPool.objects.filter(pool_id__in=changed).values("source_pool_aws_id")
+    for pool in IpamPool.objects.live().filter(pool_id__in=parent_ids):
         try:
-            pool_services.pool_refresh_space(pool=pool)
+            pool_services.pool_refresh_allocations(pool=pool)
         except AwsError as err:  # the next sync mends it
             log.warning("Could not read %s back: %s", pool.pool_id, err.code)

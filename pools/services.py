@@ -341,6 +341,28 @@ def pool_refresh_space(*, pool: IpamPool) -> None:
         )
 
 
+def pool_refresh_allocations(*, pool: IpamPool) -> None:
+    """Read the pool's allocations from AWS again (after child pools took or gave back
+    space: its CIDRs are as they were)."""
+    allocations = [
+        a
+        for page in pages(
+            ec2_client().get_ipam_pool_allocations,
+            "IpamPoolAllocations",
+            IpamPoolId=pool.pool_id,
+            MaxResults=1000,
+        )
+        for a in page
+    ]
+    with transaction.atomic():
+        mirror.save_allocations((pool, a) for a in allocations)
+        mirror.mark_missing(
+            pool.allocations.exclude(
+                allocation_id__in=[a["IpamPoolAllocationId"] for a in allocations]
+            )
+        )
+
+
 def pool_provision_cidr(
     *,
     pool: IpamPool,
@@ -544,6 +566,7 @@ __all__ = [
     "pool_provision_cidr",
     "pool_provision_first_cidr",
     "pool_refresh",
+    "pool_refresh_allocations",
     "pool_refresh_space",
     "pool_set_tags",
 ]

@@ -308,3 +308,11 @@ def test_a_pool_deleted_while_awaited_fails_its_step_instead_of_waiting(
     assert step.status == ApplyStep.Status.FAILED
     assert step.error_code.startswith("delete")
     assert run.steps.get(step_id="solo/provision").status == ApplyStep.Status.HELD
+
+
+def test_the_parents_allocations_are_read_back_into_the_mirror(make_plan, apply):
+    plan = three_levels(make_plan)
+    apply(plan)
+    top = IpamPool.objects.get(pool_id=plan.nodes.get(key="top").pool_aws_id)
+    children = {n.pool_aws_id for n in plan.nodes.filter(key__in=["eu", "us"])}
+    assert set(top.allocations.live().values_list("resource_id", flat=True)) == children
