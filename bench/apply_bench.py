@@ -69,18 +69,6 @@ FULL = Sizes()
 QUICK = Sizes(pools=20, depth=3, delay=0.5)
 
 
-def settled_calls(url: str, quiet: float = 1.0) -> dict[str, int]:
-    """The endpoint's count of calls once it has stayed the same for ``quiet`` seconds: the
-    run is done before the mirror has read the parents' allocations back, and those count."""
-    calls = setup.calls(url)
-    while True:
-        time.sleep(quiet)
-        again = setup.calls(url)
-        if again == calls:
-            return calls
-        calls = again
-
-
 def run(quick: bool = False) -> Suite:
     sizes = QUICK if quick else FULL
     suite = Suite("apply", parameters=asdict(sizes) | {"critical_path": sizes.critical_path})
@@ -204,7 +192,7 @@ def _apply(
         time.sleep(POLL)
         status = ApplyRun.objects.filter(pk=run_.pk).values_list("status", flat=True).get()
     seconds = time.time() - started
-    calls = settled_calls(url)
+    calls = setup.settled_calls(url)
     run_.refresh_from_db()
     steps = ApplyStep.objects.filter(run=run_)
     first = min(s for s in steps.values_list("started_at", flat=True) if s is not None)

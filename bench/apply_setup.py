@@ -65,6 +65,18 @@ def calls(url: str) -> dict[str, int]:
     return _control(url, "/_ipamsim/calls")
 
 
+def settled_calls(url: str, quiet: float = 1.0) -> dict[str, int]:
+    """The endpoint's count of calls once it has stayed the same for ``quiet`` seconds: the
+    run is done before the mirror has read the parents' allocations back, and those count."""
+    counted = calls(url)
+    while True:
+        time.sleep(quiet)
+        again = calls(url)
+        if again == counted:
+            return counted
+        counted = again
+
+
 def reset_calls(url: str) -> None:
     _control(url, "/_ipamsim/calls", {})
 
