@@ -187,7 +187,7 @@ def _cidrs(pool: IpamPool) -> list:
 
 
 def _record(values: dict[str, Any], cidrs: list, pool_id: str) -> dict[str, Any]:
-    """A node's last applied state as :func:`planning.applied.record_applied` writes it."""
+    """A node's last applied state as :func:`planning.journal.record_applied` writes it."""
     return {
         **{k: values[k] for k in values if k not in ("tags", "allocation_resource_tags")},
         "tags": dict(values.get("tags", ())),

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from planning import drift
 from planning.diff import Step
 from planning.models import ApplyRun, ApplyStep, PlanNode
 from planning.requests import OWNER_TAG_PREFIX, is_owner_tag
@@ -90,18 +91,6 @@ def snapshot_changes(before: list[str], after: list[str]) -> list[str]:
     return [f"- {line}" for line in sorted(old - new)] + [f"+ {line}" for line in sorted(new - old)]
 
 
-APPLIED_FIELDS = (
-    "name",
-    "cidr",
-    "description",
-    "min_netmask",
-    "max_netmask",
-    "default_netmask",
-    "tags",
-    "allocation_resource_tags",
-)
-
-
 def record_applied(plan_pk: int, key: str, run_pk: int) -> None:
     """Every step of node ``key`` is done: what the plan asked of its pool is what AWS has
     (the last applied state, the middle of drift's three-way comparison)."""
@@ -109,11 +98,14 @@ def record_applied(plan_pk: int, key: str, run_pk: int) -> None:
     if node is None:
         return
     create = ApplyStep.objects.filter(run=run_pk, node_key=key, action="CreateIpamPool").first()
-    applied = {name: getattr(node, name) for name in APPLIED_FIELDS}
+    before = node.applied or {}
+    applied = {name: getattr(node, name) for name in drift.FIELDS}
     applied["cidr"] = str(node.cidr) if node.cidr else ""
+    # The CIDRs the pool has by the plan: the node's, and those adopted from AWS before.
+    applied["cidrs"] = sorted({*before.get("cidrs", ()), applied["cidr"]} - {""})
     if create is not None:
         applied["locale"] = create.params.get("Locale", "")
     else:
-        applied["locale"] = (node.applied or {}).get("locale", "")
+        applied["locale"] = before.get("locale", "")
     applied |= {"pool_id": node.pool_aws_id, "run": run_pk, "at": timezone.now().isoformat()}
     PlanNode.objects.filter(pk=node.pk).update(applied=applied)
