@@ -22,6 +22,7 @@ puts a step back with a backoff (exponential, full jitter), counted apart from f
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import os
 import random
@@ -110,8 +111,9 @@ def _request_id(response: dict[str, Any]) -> str:
 
 
 def _plain(response: dict[str, Any]) -> dict[str, Any]:
-    """AWS's answer without its metadata, as JSON takes it."""
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    """AWS's answer without its metadata, as JSON takes it (times as text)."""
+    answer = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    return json.loads(json.dumps(answer, default=str))
 
 
 def _unavailable(err: AwsError, job: Job, rng: random.Random) -> Outcome:
