@@ -255,13 +255,18 @@ def started(plan, django_capture_on_commit_callbacks, **kwargs) -> ApplyRun:
         return runs.start(plan, kind=TEARDOWN, **kwargs)
 
 
-def maybe_sent(run: ApplyRun, *step_ids: str) -> None:
-    """As after a worker killed mid-call: the run had begun (past the stale-plan guard, which
-    would stop a run that has not, AWS having changed), and the steps may have reached AWS."""
-    assert run.steps.filter(step_id__in=step_ids).update(maybe_sent=True) == len(step_ids)
+def begun(run: ApplyRun) -> None:
+    """The run is past the stale-plan guard (which stops a run when AWS changed before it)."""
     ApplyRun.objects.filter(pk=run.pk).update(
         status=ApplyRun.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
     )
+
+
+def maybe_sent(run: ApplyRun, *step_ids: str) -> None:
+    """As after a worker killed mid-call: the run had begun, and the steps may have reached
+    AWS."""
+    assert run.steps.filter(step_id__in=step_ids).update(maybe_sent=True) == len(step_ids)
+    begun(run)
 
 
 def test_steps_AWS_already_did_are_read_back_not_sent_again(
@@ -338,6 +343,7 @@ def test_a_cidr_that_took_an_allocation_meanwhile_fails_to_deprovision(
 ):
     plan, pool_ids, _ = applied
     run = started(plan, django_capture_on_commit_callbacks)
+    begun(run)  # the allocation comes after the guard's read
     sim.call("AllocateIpamPoolCidr", IpamPoolId=pool_ids["us-a"], NetmaskLength=28)  # C7
     worker()
     run.refresh_from_db()
