@@ -38,8 +38,13 @@
     var button = event.target.closest("button[data-add-row]");
     if (button) addedRows = button.dataset.addRow;
   });
-  document.body.addEventListener("htmx:afterSettle", function () {
+  document.body.addEventListener("htmx:afterSettle", function (event) {
     if (!addedRows) return;
+    // Only the rows' own answer: a live check of the field the click left may settle first.
+    var source = event.detail.elt || event.target;
+    var mine = source && ((source.dataset && source.dataset.addRow === addedRows) ||
+      source.id === addedRows + "-rows");
+    if (!mine) return;
     var rows = document.querySelectorAll("#" + addedRows + "-rows .tag-row");
     addedRows = null;
     var key = rows.length && rows[rows.length - 1].querySelector("input[type=text]");
