@@ -7,7 +7,6 @@ plan's name, as a confirmation, before anything is deleted in AWS.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -20,10 +19,10 @@ from django.views.decorators.http import require_http_methods
 from planning import runs
 from planning.diff import Diff
 from planning.models import ApplyRun, Plan
-from planning.page import dom_id
 from planning.selectors import load, world
 from planning.services import PlanError
 from planning.teardown import reverse
+from planning.views import diff_context
 
 CHANGE = "planning.change_plan"
 YES = frozenset({"1", "on", "true", "yes"})
@@ -52,26 +51,7 @@ def _cascade(request: HttpRequest) -> bool:
 def _context(
     plan: Plan, names: dict[str, str], result: Diff, cascade: bool, form: TeardownForm
 ) -> dict[str, Any]:
-    numbers = {step.id: number for number, step in enumerate(result.steps, start=1)}
-    return {
-        "plan": plan,
-        "diff": result,
-        "cascade": cascade,
-        "form": form,
-        "counts": sorted(result.counts.items()),
-        "nodes": [(n, dom_id(n.key)) for n in result.nodes],
-        "steps": [
-            {
-                "number": numbers[step.id],
-                "step": step,
-                "name": names.get(step.node, step.node),
-                "dom": dom_id(step.node),
-                "after": [numbers[w.step] for w in step.waits_for if w.step in numbers],
-                "params": json.dumps(step.params, indent=2, sort_keys=True, default=str),
-            }
-            for step in result.steps
-        ],
-    }
+    return {"plan": plan, "cascade": cascade, "form": form, **diff_context(result, names)}
 
 
 @permission_required(CHANGE, raise_exception=True)

@@ -435,28 +435,29 @@ def plan_diff(request: HttpRequest, plan_id: int) -> HttpResponse:
     loaded = _load(plan)
     result = diff.diff(loaded.spec, loaded.world, loaded.page.findings)
     names = {n.key: n.name for n in loaded.spec.nodes}
+    return render(request, "planning/plan_diff.html", {"plan": plan, **diff_context(result, names)})
+
+
+def diff_context(result: diff.Diff, names: dict[str, str]) -> dict[str, Any]:
+    """What a diff page draws of a diff (the plan's, or a teardown's): each node's verdict,
+    and the numbered calls with the numbers of those each waits for."""
     numbers = {step.id: number for number, step in enumerate(result.steps, start=1)}
-    return render(
-        request,
-        "planning/plan_diff.html",
-        {
-            "plan": plan,
-            "diff": result,
-            "counts": sorted(result.counts.items()),
-            "steps": [
-                {
-                    "number": numbers[step.id],
-                    "step": step,
-                    "name": names.get(step.node, step.node),
-                    "dom": dom_id(step.node),
-                    "after": [numbers[w.step] for w in step.waits_for if w.step in numbers],
-                    "params": json.dumps(step.params, indent=2, sort_keys=True, default=str),
-                }
-                for step in result.steps
-            ],
-            "nodes": [(n, dom_id(n.key)) for n in result.nodes],
-        },
-    )
+    return {
+        "diff": result,
+        "counts": sorted(result.counts.items()),
+        "steps": [
+            {
+                "number": numbers[step.id],
+                "step": step,
+                "name": names.get(step.node, step.node),
+                "dom": dom_id(step.node),
+                "after": [numbers[w.step] for w in step.waits_for if w.step in numbers],
+                "params": json.dumps(step.params, indent=2, sort_keys=True, default=str),
+            }
+            for step in result.steps
+        ],
+        "nodes": [(n, dom_id(n.key)) for n in result.nodes],
+    }
 
 
 # --- nodes ------------------------------------------------------------------------------
