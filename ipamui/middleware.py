@@ -10,8 +10,12 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLogi
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 
+from api import problems
+from api.auth import API_PATH
 from ipamui.proxy import client_ip
 from pools import changelog
+
+NUL_REFUSED = "A parameter of this address contains a NUL character, which no value can hold."
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -38,8 +42,10 @@ class RefuseNulInQueryMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if any("\x00" in "".join([key, *values]) for key, values in request.GET.lists()):
+            if request.path_info.startswith(API_PATH):
+                return problems.plain_response(request, "invalid-request", 400, "nul", NUL_REFUSED)
             return HttpResponseBadRequest(
-                "A parameter of this address contains a NUL character, which no value can hold.",
+                NUL_REFUSED,
                 content_type="text/plain; charset=utf-8",
             )
         return self.get_response(request)

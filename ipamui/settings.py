@@ -113,8 +113,13 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "auditlog",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "pools",
     "planning",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +135,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A request to the API with a bearer token acts as the token's user.
+    "api.auth.ApiTokenMiddleware",
     "ipamui.middleware.LoginRequiredMiddleware",
     # The logged-in user becomes the actor of the change log's entries.
     "ipamui.middleware.ChangeActorMiddleware",
@@ -365,4 +372,38 @@ IPAM_QUOTAS = {
     "scopes_per_ipam": int(os.environ.get("IPAM_QUOTA_SCOPES_PER_IPAM", "5")),
     "pools_per_scope": int(os.environ.get("IPAM_QUOTA_POOLS_PER_SCOPE", "50")),
     "cidrs_per_pool": int(os.environ.get("IPAM_QUOTA_CIDRS_PER_POOL", "50")),
+}
+
+
+# The JSON API (Django REST framework, schema by drf-spectacular): a token or the session
+# (with CSRF), the pages' permissions, cursor pages, errors as problem details (api/problems.py).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasPermission"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.problems.handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "STRICT_JSON": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ipamui API",
+    "DESCRIPTION": (
+        "Read the mirror of Amazon VPC IPAM, create and change pools, and plan and apply "
+        "whole hierarchies, with the same rules and permissions as the web pages. "
+        "Authenticate with `Authorization: Bearer <token>` (made on your profile page)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
 }

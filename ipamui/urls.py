@@ -6,6 +6,9 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("api.urls")),
     path("", include("pools.urls")),
     path("", include("planning.urls")),
 ]
+
+handler404 = "api.views.errors.not_found"

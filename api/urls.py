@@ -1,0 +1,36 @@
+"""The API's addresses, under ``/api/``: each view module brings its own."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import URLPattern, URLResolver, path
+from django.views.decorators.http import conditional_page
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from api.views import pools
+
+app_name = "api"
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("pools", pools.PoolViewSet, basename="pool")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+]
+
+
+def _open(patterns: list[URLPattern | URLResolver]) -> None:
+    """The API answers 401 itself (no redirect to the login page), and answers a GET with an
+    ETag (a 304 when the caller has it already)."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            _open(pattern.url_patterns)
+        else:
+            pattern.callback = login_not_required(conditional_page(pattern.callback))
+
+
+_open(urlpatterns)

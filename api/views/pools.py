@@ -1,0 +1,141 @@
+"""Pools: the list (filtered as the pages filter), one pool, and creating one.
+
+A creation goes through the pool form (every AWS rule, the same codes) and
+:func:`pools.services.pool_create`; its ``Idempotency-Key`` header is the ClientToken, so a
+retried request makes no second pool and answers with the first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api import problems
+from api.filters import PoolFilter
+from api.forms import form_data, rule_violation
+from api.permissions import ADD_POOLS, VIEW_POOLS
+from api.schema import PROBLEMS, problem_responses
+from api.serializers.pools import PoolCreateSerializer, PoolSerializer
+from awsipam.constants import AWS_ID_PATTERN, MAX_CLIENT_TOKEN_LENGTH
+from pools import services, tasks, tree
+from pools.forms import POOL_FIELDS, PoolForm
+from pools.models import IpamPool, PoolCreation
+
+IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_CLIENT_TOKEN_LENGTH}}}")
+POOL_TAG_ROWS = {"tags": "tag", "allocation_resource_tags": "arts"}
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "The CreateIpamPool ClientToken (1 to 64 printable ASCII characters). A request "
+        "repeated with the same key makes no second pool: it answers with the first."
+    ),
+)
+
+
+def space_of(pools: list[IpamPool]) -> dict[int, tree.Node]:
+    """The CIDRs, use and child counts of ``pools``, by primary key (three queries)."""
+    return {node.pool.pk: node for node in tree.annotate(pools)}
+
+
+def pool_body(pool: IpamPool, request: Request) -> dict[str, Any]:
+    pool = IpamPool.objects.select_related("scope", "ipam").get(pk=pool.pk)
+    context = {"request": request, "space": space_of([pool])}
+    return PoolSerializer(pool, context=context).data
+
+
+def idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return services.new_client_token()
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise problems.Problem(
+            "invalid-request",
+            "An Idempotency-Key is 1 to 64 printable ASCII characters.",
+            status_code=status.HTTP_400_BAD_REQUEST,
+            errors=[
+                problems.error(
+                    "Idempotency-Key",
+                    "idempotency_key_invalid",
+                    "An Idempotency-Key is 1 to 64 printable ASCII characters.",
+                )
+            ],
+        )
+    return key
+
+
+class PoolViewSet(viewsets.GenericViewSet):
+    """Pools of the mirror; AWS's view of them as of the last read."""
+
+    serializer_class = PoolSerializer
+    filterset_class = PoolFilter
+    lookup_field = "pool_id"
+    lookup_value_regex = AWS_ID_PATTERN
+    required = {"list": VIEW_POOLS, "retrieve": VIEW_POOLS, "create": ADD_POOLS}
+
+    def get_queryset(self):
+        return IpamPool.objects.live().select_related("scope", "ipam")
+
+    @extend_schema(summary="List pools", responses={200: PoolSerializer(many=True), **PROBLEMS})
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        context = {**self.get_serializer_context(), "space": space_of(page)}
+        return self.get_paginated_response(PoolSerializer(page, many=True, context=context).data)
+
+    @extend_schema(summary="One pool", responses={200: PoolSerializer, **PROBLEMS})
+    def retrieve(self, request: Request, pool_id: str) -> Response:
+        pool = self.get_object()
+        context = {**self.get_serializer_context(), "space": space_of([pool])}
+        return Response(PoolSerializer(pool, context=context).data)
+
+    @extend_schema(
+        summary="Create a pool",
+        description=(
+            "CreateIpamPool, judged first by the same rules as the pool form. The first CIDR "
+            "(`first_cidr` or `first_netmask_length`) is provisioned by the task worker as "
+            "soon as AWS has made the pool; follow it by reading the pool."
+        ),
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=PoolCreateSerializer,
+        responses={
+            201: PoolSerializer,
+            200: OpenApiResponse(PoolSerializer, description="Replayed: the key's first pool."),
+            **problem_responses(400, 401, 403, 422, 503),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        body = PoolCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = dict(body.validated_data)
+        token = idempotency_key(request)
+        form = PoolForm(form_data({**values, "client_token": token}, POOL_TAG_ROWS))
+        if not form.is_valid():
+            raise rule_violation(form, values, POOL_TAG_ROWS)
+        replayed = PoolCreation.objects.filter(client_token=token, pool__isnull=False).exists()
+        try:
+            pool = services.pool_create(
+                spec=form.spec(),
+                client_token=token,
+                first_cidr=form.first_cidr_request(),
+                user=request.user,
+            )
+        except services.AwsError as err:
+            raise problems.aws_problem(err, POOL_FIELDS) from err
+        if not replayed:
+            tasks.follow(pool)
+        headers = {"Location": reverse("api:pool-detail", args=[pool.pool_id])}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(
+            pool_body(pool, request),
+            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+            headers=headers,
+        )
