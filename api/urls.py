@@ -8,7 +8,7 @@ from django.views.decorators.http import conditional_page
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from api.views import pools
+from api.views import mirror, plans, pool_actions, pools
 
 app_name = "api"
 
@@ -20,6 +20,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,
+    *mirror.urlpatterns,
+    *pool_actions.urlpatterns,
+    *plans.urlpatterns,
 ]
 
 
