@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, URLResolver, path
 from django.views.decorators.http import conditional_page
@@ -12,13 +14,18 @@ from api.views import mirror, plans, pool_actions, pools
 
 app_name = "api"
 
+# Swagger UI sets inline styles and draws its icons as data: images; its script is a file.
+DOCS = csp_update({"style-src": [SELF, UNSAFE_INLINE], "img-src": [SELF, "data:"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+)
+
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("pools", pools.PoolViewSet, basename="pool")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", DOCS, name="docs"),
     *router.urls,
     *mirror.urlpatterns,
     *pool_actions.urlpatterns,
@@ -28,11 +35,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
 
 def _open(patterns: list[URLPattern | URLResolver]) -> None:
     """The API answers 401 itself (no redirect to the login page), and answers a GET with an
-    ETag (a 304 when the caller has it already)."""
+    ETag (a 304 when the caller has it already). The docs are a page: they ask to log in."""
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             _open(pattern.url_patterns)
-        else:
+        elif pattern.name != "docs":
             pattern.callback = login_not_required(conditional_page(pattern.callback))
 
 
