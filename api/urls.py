@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_update
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import URLPattern, URLResolver, path
 from django.views.decorators.http import conditional_page
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -15,8 +15,11 @@ from api.views import mirror, plans, pool_actions, pools
 app_name = "api"
 
 # Swagger UI sets inline styles and draws its icons as data: images; its script is a file.
-DOCS = csp_update({"style-src": [SELF, UNSAFE_INLINE], "img-src": [SELF, "data:"]})(
-    SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+# It is a page, so an anonymous visitor is sent to log in.
+DOCS = login_required(
+    csp_update({"style-src": [SELF, UNSAFE_INLINE], "img-src": [SELF, "data:"]})(
+        SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+    )
 )
 
 router = DefaultRouter(trailing_slash=True)
@@ -35,7 +38,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
 
 def _open(patterns: list[URLPattern | URLResolver]) -> None:
     """The API answers 401 itself (no redirect to the login page), and answers a GET with an
-    ETag (a 304 when the caller has it already). The docs are a page: they ask to log in."""
+    ETag (a 304 when the caller has it already)."""
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             _open(pattern.url_patterns)
