@@ -39,6 +39,7 @@ from api.serializers.pool_actions import (
 )
 from api.serializers.pools import PoolSerializer
 from api.views.pools import editable, idempotency_key, pool_body
+from awsipam.catalog import Violation
 from awsipam.constants import AWS_ID_PATTERN
 from pools import preflight, selectors, services, tasks
 from pools.edit_forms import PoolTagsForm
@@ -61,6 +62,7 @@ TOKEN_PARAMETER = OpenApiParameter(
 RELEASE_NAMES = {"allocation": "allocation_id"}
 RELEASE_MEMBERS = {"IpamPoolAllocationId": "allocation_id", "Cidr": "allocation_id"}
 TAG_ROWS = {"tags": "tag"}
+NO_NETMASK = "This pool takes no netmask length: give a CIDR."
 TASK_ID_PATTERN = r"[0-9A-Za-z_-]{1,64}"
 
 
@@ -129,6 +131,8 @@ class PoolActionViewSet(viewsets.GenericViewSet):
             # the page offers no netmask length here; the rules say why
             space = services.FirstCidr(values.get("cidr") or "", values["netmask_length"])
             violations = preflight.provision(space.request(pool.pool_id), pool=pool)
+            if not violations:  # (there always is one: the field is left out for that)
+                violations = [Violation("netmask_needs_source", "NetmaskLength", NO_NETMASK)]
             raise problems.Problem(
                 "rule-violation",
                 violations[0].message,
