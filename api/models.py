@@ -76,3 +76,29 @@ class ApiToken(models.Model):
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200 or not token.isascii():
             return None
         return cls.objects.usable().select_related("user").filter(digest=digest(token)).first()
+
+
+class IdempotentRequest(models.Model):
+    """The answer to a write sent with an ``Idempotency-Key``, kept so that the same request
+    sent again (a retry after a timeout) gets the same answer and changes nothing more.
+
+    Only successes are kept: a refused request may be mended and sent again with its key.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=64)
+    fingerprint = models.CharField(
+        max_length=64, help_text="A digest of the method, the path and the body."
+    )
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    location = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="one_answer_per_user_and_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"

@@ -13,8 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import re_path, reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
-from api import problems
+from api import idempotency, problems
 from api.forms import form_data, rule_violation
 from api.permissions import CHANGE_POOLS, SYNC
 from api.schema import problem_responses
@@ -38,7 +37,7 @@ from api.serializers.pool_actions import (
     SyncSerializer,
 )
 from api.serializers.pools import PoolSerializer
-from api.views.pools import editable, idempotency_key, pool_body
+from api.views.pools import editable, pool_body
 from awsipam.catalog import Violation
 from awsipam.constants import AWS_ID_PATTERN
 from pools import preflight, selectors, services, tasks
@@ -48,16 +47,6 @@ from pools.models import IpamPool
 from pools.space_forms import ALLOCATE_FIELDS, AllocateForm, DeprovisionForm, ReleaseForm
 from pools.taskstate import task_state
 
-TOKEN_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description=(
-        "The call's ClientToken (1 to 64 printable ASCII characters): a request repeated "
-        "with the same key makes no second change. When AWS answers it with the first one, "
-        "the answer says `Idempotent-Replayed: true`."
-    ),
-)
 # A body field and the AWS members whose refusal concerns it.
 RELEASE_NAMES = {"allocation": "allocation_id"}
 RELEASE_MEMBERS = {"IpamPoolAllocationId": "allocation_id", "Cidr": "allocation_id"}
@@ -117,13 +106,14 @@ class PoolActionViewSet(viewsets.GenericViewSet):
         "settles: poll `GET /api/pools/{pool_id}/cidrs/` (or the pool).",
         ProvisionSerializer,
         {202: CidrSerializer},
-        parameters=[TOKEN_PARAMETER],
+        parameters=[idempotency.PARAMETER],
     )
     @action(detail=True, methods=["post"])
+    @idempotency.idempotent
     def provision(self, request: Request, pool_id: str) -> Response:
         pool = self.get_object()
         values = typed(ProvisionSerializer, request)
-        token = idempotency_key(request)
+        token = idempotency.client_token(request)
         form = ProvisionCidrForm(
             form_data({**values, "client_token": token}, prefix="provision"), pool=pool
         )
@@ -186,13 +176,14 @@ class PoolActionViewSet(viewsets.GenericViewSet):
                 AllocationSerializer, description="Replayed: the key's first allocation."
             ),
         },
-        parameters=[TOKEN_PARAMETER],
+        parameters=[idempotency.PARAMETER],
     )
     @action(detail=True, methods=["post"])
+    @idempotency.idempotent
     def allocate(self, request: Request, pool_id: str) -> Response:
         pool = self.get_object()
         values = typed(AllocateSerializer, request)
-        form = self._allocate_form(pool, values, idempotency_key(request))
+        form = self._allocate_form(pool, values, idempotency.client_token(request))
         started = timezone.now()
         try:
             allocation = services.pool_allocate(

@@ -8,42 +8,30 @@ edit page's form (:class:`pools.edit_forms.PoolEditForm`), a deletion as the poo
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api import problems
+from api import idempotency, problems
 from api.filters import PoolFilter
 from api.forms import form_data, rule_violation
 from api.permissions import ADD_POOLS, CHANGE_POOLS, DELETE_POOLS, VIEW_POOLS
 from api.schema import PROBLEMS, problem_responses
 from api.serializers.pool_actions import DeleteQuerySerializer, PoolEditSerializer
 from api.serializers.pools import PoolCreateSerializer, PoolSerializer
-from awsipam.constants import AWS_ID_PATTERN, MAX_CLIENT_TOKEN_LENGTH
+from awsipam.constants import AWS_ID_PATTERN
 from pools import selectors, services, tasks, tree
 from pools.edit_forms import EDIT_FIELDS, PoolEditForm
 from pools.forms import POOL_FIELDS, PoolForm
 from pools.models import IpamPool, PoolCreation
 
-IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_CLIENT_TOKEN_LENGTH}}}")
 POOL_TAG_ROWS = {"tags": "tag", "allocation_resource_tags": "arts"}
 EDIT_TAG_ROWS = {"allocation_resource_tags": "arts"}
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description=(
-        "The CreateIpamPool ClientToken (1 to 64 printable ASCII characters). A request "
-        "repeated with the same key makes no second pool: it answers with the first."
-    ),
-)
 
 
 def space_of(pools: list[IpamPool]) -> dict[int, tree.Node]:
@@ -62,26 +50,6 @@ def editable(pool: IpamPool) -> IpamPool:
     if not pool.in_aws or pool.is_deleting:
         raise Http404("This pool is gone or being deleted.")
     return pool
-
-
-def idempotency_key(request: Request) -> str:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return services.new_client_token()
-    if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise problems.Problem(
-            "invalid-request",
-            "An Idempotency-Key is 1 to 64 printable ASCII characters.",
-            status_code=status.HTTP_400_BAD_REQUEST,
-            errors=[
-                problems.error(
-                    "Idempotency-Key",
-                    "idempotency_key_invalid",
-                    "An Idempotency-Key is 1 to 64 printable ASCII characters.",
-                )
-            ],
-        )
-    return key
 
 
 class PoolViewSet(viewsets.GenericViewSet):
@@ -123,7 +91,7 @@ class PoolViewSet(viewsets.GenericViewSet):
             "(`first_cidr` or `first_netmask_length`) is provisioned by the task worker as "
             "soon as AWS has made the pool; follow it by reading the pool."
         ),
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[idempotency.PARAMETER],
         request=PoolCreateSerializer,
         responses={
             201: PoolSerializer,
@@ -131,11 +99,12 @@ class PoolViewSet(viewsets.GenericViewSet):
             **problem_responses(400, 401, 403, 422, 503),
         },
     )
+    @idempotency.idempotent
     def create(self, request: Request) -> Response:
         body = PoolCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         values = dict(body.validated_data)
-        token = idempotency_key(request)
+        token = idempotency.client_token(request)
         form = PoolForm(form_data({**values, "client_token": token}, POOL_TAG_ROWS))
         if not form.is_valid():
             raise rule_violation(form, values, POOL_TAG_ROWS)
