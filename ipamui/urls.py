@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("api.urls")),
+    path("profile/", include("api.token_views")),
     path("", include("pools.urls")),
     path("", include("planning.urls")),
 ]
