@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 from netaddr import IPNetwork
 
 from awsipam.constants import MAX_POOL_DEPTH
@@ -43,6 +44,7 @@ class NetworkField(forms.CharField):
         return query.network
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_POOL_DEPTH})
 class DepthFilter(filters.NumberFilter):
     field_class = forms.IntegerField  # not a decimal: ``²`` or 5,000 digits are no depth
 

@@ -17,7 +17,6 @@ from functools import wraps
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.request import Request
@@ -34,7 +33,7 @@ INVALID = f"An {HEADER} is 1 to {MAX_CLIENT_TOKEN_LENGTH} printable ASCII charac
 MISMATCH = f"This {HEADER} was already used with another request."
 PARAMETER = OpenApiParameter(
     HEADER,
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": f"^{KEY.pattern}$"},
     OpenApiParameter.HEADER,
     description=(
         "Also the call's ClientToken (1 to 64 printable ASCII characters). A request sent "

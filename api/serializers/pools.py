@@ -58,6 +58,11 @@ class PoolSerializer(serializers.ModelSerializer):
     tags = TagsField(read_only=True)
     allocation_resource_tags = TagsField(read_only=True)
     in_aws = serializers.BooleanField(read_only=True, help_text="False once AWS no longer has it.")
+    # Read-only model fields lose allow_blank, so the schema's enum would lack "".
+    aws_service = serializers.ChoiceField(AwsService.choices, allow_blank=True, read_only=True)
+    public_ip_source = serializers.ChoiceField(
+        PublicIpSource.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = IpamPool
