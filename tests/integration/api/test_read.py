@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from pools import changelog, services
+from pools import changelog, services, tasks
 from pools.models import (
     AwsCall,
     CidrState,
@@ -595,3 +595,29 @@ def test_an_etag_answers_304(viewer):
     for url in read_urls():
         etag = viewer.get(url)["ETag"]
         assert viewer.get(url, If_None_Match=etag).status_code == 304, url
+
+
+# --- AWS away or refusing ----------------------------------------------------------------------
+
+
+def test_reads_answer_from_the_mirror_when_aws_is_unreachable_or_refuses(viewer, sim):
+    sim.faults.update({"unreachable": True, "deny": True})
+    for url in read_urls():
+        assert viewer.get(url).status_code == 200, url
+
+
+def test_a_cidr_aws_failed_to_provision_shows_its_failure(viewer, sim, worker):
+    corporate = pool("corporate")
+    sim.faults.update({"fail_next_provisions": 1})
+    services.pool_provision_cidr(pool=corporate, cidr="192.168.0.0/16")
+    tasks.follow(corporate)
+    worker()
+    failed = next(
+        c
+        for c in viewer.get(f"/api/pools/{corporate.pool_id}/cidrs/").json()
+        if c["cidr"] == "192.168.0.0/16"
+    )
+    assert failed["state"] == "failed-provision"
+    assert failed["failure_code"] == "cidr-not-available"
+    assert failed["failure_message"] == "The CIDR could not be provisioned."
+    assert failed["deprovisionable"] is False
