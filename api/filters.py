@@ -1,5 +1,6 @@
-"""The pool list's filters, as the pages filter and search: scope, family, locale, state,
-depth, tag, an address or CIDR the pool's space contains, and text."""
+"""The lists' filters. The pool list's, as the pages filter and search: scope, family, locale,
+state, depth, tag, an address or CIDR the pool's space contains, and text; the scopes' (IPAM,
+type) and a pool's allocations' (resource, an address or CIDR they contain)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from netaddr import IPNetwork
 from awsipam.constants import MAX_POOL_DEPTH
 from pools import search
 from pools.forms import is_aws_id
-from pools.models import AddressFamily, IpamPool, IpamPoolCidr, PoolTag, State
+from pools.models import (
+    AddressFamily,
+    IpamPool,
+    IpamPoolAllocation,
+    IpamPoolCidr,
+    IpamScope,
+    PoolTag,
+    ScopeType,
+    State,
+)
 
 MAX_TEXT = 256  # longer filter text is refused: nothing the app keeps is longer and indexed
 
@@ -124,3 +134,33 @@ class PoolFilter(filters.FilterSet):
             | Q(pool_id__icontains=value)
             | Q(id__in=tags.values("pool_id"))
         )
+
+
+class ScopeFilter(filters.FilterSet):
+    ipam = AwsIdFilter(field_name="ipam__ipam_id", help_text="An IPAM's ID.")
+    type = filters.ChoiceFilter(
+        field_name="scope_type", choices=ScopeType.choices, help_text="Private or public."
+    )
+
+    class Meta:
+        model = IpamScope
+        fields: list[str] = []
+
+
+class AllocationFilter(filters.FilterSet):
+    resource_type = filters.CharFilter(
+        max_length=32, help_text="What the allocation is for: `ipam-pool`, `vpc`, `custom`..."
+    )
+    resource_id = filters.CharFilter(max_length=128, help_text="The resource's ID.")
+    contains = NetworkFilter(
+        method="by_contains",
+        max_length=64,
+        help_text="An address or CIDR: the allocations whose CIDR contains it.",
+    )
+
+    class Meta:
+        model = IpamPoolAllocation
+        fields: list[str] = []
+
+    def by_contains(self, qs: QuerySet, name: str, network: IPNetwork) -> QuerySet:
+        return qs.filter(cidr__in=[str(n) for n in search.supernets(network)])

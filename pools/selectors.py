@@ -53,10 +53,17 @@ def ipams_with_scopes() -> QuerySet[Ipam]:
     mirror reads that only with a full sync, so it misses every pool created or deleted since.
     The count reads an index of (scope, missing since, state) only (migration 0007).
     """
+    return Ipam.objects.live().prefetch_related(
+        Prefetch("scopes", queryset=scopes_with_pool_counts().live())
+    )
+
+
+def scopes_with_pool_counts() -> QuerySet[IpamScope]:
+    """Scopes, each with ``mirrored_pools``: its pools AWS still has that are not being
+    deleted (see :func:`ipams_with_scopes`)."""
     pools = IpamPool.objects.not_deleted().filter(scope=OuterRef("pk"))
     counts = pools.order_by().values("scope").annotate(n=Count("id")).values("n")
-    scopes = IpamScope.objects.annotate(mirrored_pools=Coalesce(Subquery(counts), 0))
-    return Ipam.objects.live().prefetch_related(Prefetch("scopes", queryset=scopes.live()))
+    return IpamScope.objects.annotate(mirrored_pools=Coalesce(Subquery(counts), 0))
 
 
 def scope_last_read(scope: IpamScope) -> datetime | None:
