@@ -322,6 +322,7 @@ class AllocationRow:
     region: str
     description: str
     releasable: bool  # only custom allocations; a child pool's go with its CIDR
+    in_aws: bool = True  # False once released
 
 
 def allocation_rows(allocations: list[IpamPoolAllocation]) -> list[AllocationRow]:
@@ -339,6 +340,7 @@ def allocation_rows(allocations: list[IpamPoolAllocation]) -> list[AllocationRow
             region=a.resource_region,
             description=a.description,
             releasable=a.resource_type == AllocationResourceType.CUSTOM,
+            in_aws=a.in_aws,
         )
         for a in allocations
     ]

@@ -82,6 +82,8 @@ class ScopeSerializer(serializers.ModelSerializer):
 
 
 class CidrSerializer(serializers.ModelSerializer):
+    pool_id = serializers.CharField(source="pool.pool_id", read_only=True)
+    in_aws = serializers.BooleanField(read_only=True, help_text="False once AWS has no record.")
     cidr = serializers.CharField(
         allow_null=True, read_only=True, help_text="Null while AWS has given no CIDR."
     )
@@ -93,12 +95,14 @@ class CidrSerializer(serializers.ModelSerializer):
         model = IpamPoolCidr
         fields = [
             "cidr_id",
+            "pool_id",
             "cidr",
             "netmask_length",
             "state",
             "failure_code",
             "failure_message",
             "deprovisionable",
+            "in_aws",
             "first_seen_at",
             "last_synced_at",
         ]
@@ -121,6 +125,7 @@ class AllocationSerializer(serializers.Serializer):
     releasable = serializers.BooleanField(
         help_text="Only custom allocations can be released; a child pool's goes with its CIDR."
     )
+    in_aws = serializers.BooleanField(help_text="False once released.")
 
 
 KIND_OF_MODEL = {"ipampool": "pool", "ipampoolcidr": "cidr", "ipampoolallocation": "allocation"}

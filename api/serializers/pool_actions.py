@@ -10,54 +10,8 @@ from rest_framework import serializers
 
 from api.serializers.pools import TagsField, netmask, text
 from awsipam import constants
-from pools.models import IpamPoolAllocation, IpamPoolCidr
 
 MAX_CIDRS_IN_LIST = 100  # allowed or disallowed CIDRs of one allocation (an input bound)
-
-
-class CidrSerializer(serializers.ModelSerializer):
-    pool_id = serializers.CharField(source="pool.pool_id", read_only=True)
-    cidr = serializers.CharField(allow_null=True, read_only=True, help_text="None until given.")
-    in_aws = serializers.BooleanField(read_only=True)
-
-    class Meta:
-        model = IpamPoolCidr
-        fields = [
-            "cidr_id",
-            "pool_id",
-            "cidr",
-            "netmask_length",
-            "state",
-            "failure_code",
-            "failure_message",
-            "in_aws",
-            "first_seen_at",
-            "last_synced_at",
-        ]
-        read_only_fields = fields
-
-
-class AllocationSerializer(serializers.ModelSerializer):
-    pool_id = serializers.CharField(source="pool.pool_id", read_only=True)
-    cidr = serializers.CharField(read_only=True)
-    in_aws = serializers.BooleanField(read_only=True, help_text="False once released.")
-
-    class Meta:
-        model = IpamPoolAllocation
-        fields = [
-            "allocation_id",
-            "pool_id",
-            "cidr",
-            "description",
-            "resource_id",
-            "resource_type",
-            "resource_region",
-            "resource_owner",
-            "in_aws",
-            "first_seen_at",
-            "last_synced_at",
-        ]
-        read_only_fields = fields
 
 
 class ProvisionSerializer(serializers.Serializer):

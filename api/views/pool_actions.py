@@ -25,10 +25,9 @@ from api import idempotency, problems
 from api.forms import form_data, rule_violation
 from api.permissions import CHANGE_POOLS, SYNC
 from api.schema import problem_responses
+from api.serializers.mirror import AllocationSerializer, CidrSerializer
 from api.serializers.pool_actions import (
     AllocateSerializer,
-    AllocationSerializer,
-    CidrSerializer,
     DeprovisionSerializer,
     PoolTagsSerializer,
     PreviewSerializer,
@@ -43,7 +42,7 @@ from awsipam.constants import AWS_ID_PATTERN
 from pools import preflight, selectors, services, tasks
 from pools.edit_forms import PoolTagsForm
 from pools.forms import PROVISION_FIELDS, ProvisionCidrForm
-from pools.models import IpamPool
+from pools.models import IpamPool, IpamPoolAllocation
 from pools.space_forms import ALLOCATE_FIELDS, AllocateForm, DeprovisionForm, ReleaseForm
 from pools.taskstate import task_state
 
@@ -53,6 +52,11 @@ RELEASE_MEMBERS = {"IpamPoolAllocationId": "allocation_id", "Cidr": "allocation_
 TAG_ROWS = {"tags": "tag"}
 NO_NETMASK = "This pool takes no netmask length: give a CIDR."
 TASK_ID_PATTERN = r"[0-9A-Za-z_-]{1,64}"
+
+
+def row_of(allocation: IpamPoolAllocation) -> selectors.AllocationRow:
+    """The allocation as the pool page's row (and the API's allocation list) has it."""
+    return selectors.allocation_rows([allocation])[0]
 
 
 def typed(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -195,7 +199,7 @@ class PoolActionViewSet(viewsets.GenericViewSet):
         path = reverse("api:pool-detail", args=[pool.pool_id])
         headers["Location"] = f"{path}allocations/{allocation.allocation_id}/"
         return Response(
-            AllocationSerializer(allocation).data,
+            AllocationSerializer(row_of(allocation)).data,
             status=status.HTTP_200_OK if headers.get("Idempotent-Replayed") else 201,
             headers=headers,
         )
@@ -239,7 +243,7 @@ class PoolActionViewSet(viewsets.GenericViewSet):
             except services.AwsError as err:
                 raise problems.aws_problem(err, RELEASE_MEMBERS) from err
             allocation.refresh_from_db()
-        return Response(AllocationSerializer(allocation).data)
+        return Response(AllocationSerializer(row_of(allocation)).data)
 
     @write(
         "Deprovision a CIDR",

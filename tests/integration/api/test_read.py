@@ -177,6 +177,8 @@ def test_a_pools_cidrs_in_address_order_with_their_state_and_failure(viewer):
     by_id = {c["cidr_id"]: c for c in body}
     assert by_id[first.cidr_id] | {"first_seen_at": 0, "last_synced_at": 0} == {
         "cidr_id": first.cidr_id,
+        "pool_id": corporate.pool_id,
+        "in_aws": True,
         "cidr": "10.0.0.0/8",
         "netmask_length": 8,
         "state": "provisioned",
@@ -240,6 +242,7 @@ def test_a_pools_allocations_as_the_pool_page_shows_them(viewer):
         "resource_region": allocation.resource_region,
         "description": "web VPC",
         "releasable": True,
+        "in_aws": True,
     }
     children = viewer.get(allocations_url(pool("us-east-1"))).json()["results"]
     assert {r["resource_id"] for r in children} == {
