@@ -44,7 +44,7 @@ test: venv
 	$(BIN)/python -m pytest
 
 fuzz: venv
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/integration/app/test_fuzz.py tests/integration/ipamsim/test_fuzz_http.py tests/integration/planning/test_fuzz_*.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/integration/app/test_fuzz.py tests/integration/ipamsim/test_fuzz_http.py tests/integration/planning/test_fuzz_*.py tests/integration/api/test_*fuzz.py tests/integration/api/test_schemathesis.py
 
 bench: venv
 	$(BIN)/python -m bench

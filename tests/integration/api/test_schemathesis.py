@@ -37,7 +37,8 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-CI_EXAMPLES = 12  # per operation, in the normal run; the fuzz profile's own count otherwise
+CI_EXAMPLES = 12  # per operation, in the normal run
+FUZZ_EXAMPLES = 300  # per operation, under HYPOTHESIS_PROFILE=fuzz (make fuzz)
 
 
 def openapi() -> dict[str, Any]:
@@ -52,9 +53,7 @@ schema.app = get_wsgi_application()
 schema.config.generation.update(
     modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
 )
-EXAMPLES = settings.default.max_examples
-if os.environ.get("HYPOTHESIS_PROFILE", "ci") != "fuzz":
-    EXAMPLES = min(EXAMPLES, CI_EXAMPLES)
+EXAMPLES = FUZZ_EXAMPLES if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else CI_EXAMPLES
 
 
 @pytest.fixture
