@@ -13,6 +13,7 @@ path into the request body, ``tags.2.key``; null for the request as a whole), th
 - 403 ``aws-not-authorised``: AWS says the app's credentials may not make the call;
 - 503 ``aws-unavailable``: AWS did not answer in time (``Retry-After`` says when to try again);
 - 409 ``conflict``: the object is not in a state that allows this now (a plan being applied);
+- 412 ``precondition-failed``: ``If-Match`` names a version the object is no longer at;
 - 401, 403, 404, 405, 406, 415, 429 as HTTP has them.
 """
 
@@ -40,6 +41,7 @@ TITLES = {
     "aws-not-authorised": "AWS does not allow this call",
     "aws-unavailable": "AWS did not answer in time",
     "conflict": "Not possible in the object's current state",
+    "precondition-failed": "The object changed since it was read",
     "not-authenticated": "Authentication is needed",
     "permission-denied": "You may not do this",
     "not-found": "Not found",

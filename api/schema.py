@@ -33,6 +33,7 @@ DESCRIPTIONS = {
     403: "You may not do this (or AWS does not allow the app to).",
     404: "Nothing of this kind has this ID.",
     409: "Not possible in the object's current state.",
+    412: "If-Match names a version the object is no longer at.",
     422: "An AWS rule is broken, or AWS refused the call (the rule's code, the field).",
     503: "AWS did not answer in time; try again after Retry-After.",
 }

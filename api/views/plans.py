@@ -23,7 +23,6 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -191,15 +190,8 @@ def findings_body(plan: Plan, spec: PlanSpec) -> dict[str, Any]:
     }
 
 
-class PlanCursor(Cursor):
-    ordering = "id"
-
-
-class NewestFirst(CursorPagination):
+class NewestFirst(Cursor):
     ordering = "-id"
-    page_size = Cursor.page_size
-    page_size_query_param = "page_size"
-    max_page_size = Cursor.max_page_size
 
 
 class PlanFilter(filters.FilterSet):
@@ -225,7 +217,7 @@ class PlanViewSet(viewsets.GenericViewSet):
 
     serializer_class = bodies.PlanSerializer
     filterset_class = PlanFilter
-    pagination_class = PlanCursor
+    pagination_class = Cursor
     required = {
         "list": VIEW_PLANS,
         "retrieve": VIEW_PLANS,
@@ -494,7 +486,7 @@ class NodeViewSet(viewsets.GenericViewSet):
     """A plan's nodes."""
 
     serializer_class = bodies.NodeSerializer
-    pagination_class = PlanCursor
+    pagination_class = Cursor
     required = {
         "list": VIEW_PLANS,
         "retrieve": VIEW_PLANS,
