@@ -196,8 +196,9 @@ class PoolActionViewSet(viewsets.GenericViewSet):
         except services.AwsError as err:
             raise problems.aws_problem(err, ALLOCATE_FIELDS) from err
         headers = replay_headers(allocation, started)
-        path = reverse("api:pool-detail", args=[pool.pool_id])
-        headers["Location"] = f"{path}allocations/{allocation.allocation_id}/"
+        headers["Location"] = reverse(
+            "api:pool-allocation-detail", args=[pool.pool_id, allocation.allocation_id]
+        )
         return Response(
             AllocationSerializer(row_of(allocation)).data,
             status=status.HTTP_200_OK if headers.get("Idempotent-Replayed") else 201,
