@@ -4,7 +4,8 @@ The key is also the call's ClientToken, so AWS itself makes nothing twice; this 
 first success's answer too, so that a retry of a request whose effect is already in the mirror
 (an allocation of a named CIDR, which the rules would now find taken) answers as the first
 did, with ``Idempotent-Replayed: true``. The same key with another request is refused (422,
-``IdempotentParameterMismatch``, as AWS answers a reused ClientToken).
+``IdempotentParameterMismatch``, as AWS answers a reused ClientToken). Answers are kept for a
+day, as long as a retry makes sense; older ones are dropped as the user's next ones are kept.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.request import Request
@@ -28,6 +31,7 @@ from awsipam.constants import MAX_CLIENT_TOKEN_LENGTH
 from pools import services
 
 HEADER = "Idempotency-Key"
+KEPT_FOR = timedelta(hours=24)
 KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_CLIENT_TOKEN_LENGTH}}}")
 INVALID = f"An {HEADER} is 1 to {MAX_CLIENT_TOKEN_LENGTH} printable ASCII characters."
 MISMATCH = f"This {HEADER} was already used with another request."
@@ -86,7 +90,9 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
         if key is None:
             return view(self, request, *args, **kwargs)
         fingerprint = _fingerprint(request)
-        found = IdempotentRequest.objects.filter(user=request.user, key=key).first()
+        mine = IdempotentRequest.objects.filter(user=request.user)
+        cutoff = timezone.now() - KEPT_FOR
+        found = mine.filter(key=key, created_at__gt=cutoff).first()
         if found is not None:
             if found.fingerprint != fingerprint:
                 raise problems.Problem(
@@ -100,6 +106,7 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
         if status.is_success(response.status_code):
             try:
                 with transaction.atomic():
+                    mine.filter(created_at__lte=cutoff).delete()
                     IdempotentRequest.objects.create(
                         user=request.user,
                         key=key,

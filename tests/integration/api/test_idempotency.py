@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from api.models import IdempotentRequest
 from tests.integration.api.conftest import problem
@@ -60,3 +63,14 @@ def test_keys_are_each_users_own(editor, admin, sim):
 
     assert "Idempotent-Replayed" not in theirs  # not the editor's answer
     assert IdempotentRequest.objects.filter(key="mine").count() == 1
+
+
+def test_an_answer_is_kept_for_a_day(editor, sim):
+    pool = pool_named("us-east-1-prod")
+    editor.post(url(pool, "allocate"), {"netmask_length": 26}, idempotency_key="old")
+    IdempotentRequest.objects.update(created_at=timezone.now() - timedelta(days=2))
+
+    again = editor.post(url(pool, "allocate"), {"netmask_length": 27}, idempotency_key="old")
+
+    assert "Idempotent-Replayed" not in again  # a new request; AWS judges the token afresh
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) in ([], ["old"])
