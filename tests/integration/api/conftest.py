@@ -86,6 +86,19 @@ def admin(api_as) -> Api:
 
 
 @pytest.fixture
+def count_answers(sim: Any) -> None:
+    """``sim.answered``: how many requests the local endpoint has answered since."""
+    sim.answered = 0
+    handle = sim.handle
+
+    def counted(*args: Any) -> Any:
+        sim.answered += 1
+        return handle(*args)
+
+    sim.handle = counted
+
+
+@pytest.fixture
 def private_scope(demo) -> IpamScope:
     return IpamScope.objects.get(scope_type="private", is_default=True)
 

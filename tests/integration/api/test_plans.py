@@ -8,34 +8,16 @@ from django.db import reset_queries
 from django.test import Client
 from netaddr import IPNetwork
 
-from planning import services
 from planning.models import ApplyRun, Plan, PlanNode
-from planning.spec import NodeSpec
 from pools.models import IpamPool, Reservation
+from tests.integration.planning import conftest as planning
+from tests.integration.planning.conftest import node
 
 from .conftest import codes, problem
 
+make_plan = planning.make_plan  # the planning tests' fixture
+
 pytestmark = pytest.mark.django_db
-
-
-def node(key: str, name: str | None = None, parent: str | None = None, **kwargs) -> NodeSpec:
-    return NodeSpec(key=key, name=name or key, parent=parent, **kwargs)
-
-
-@pytest.fixture
-def make_plan(private_scope):
-    def make(name: str = "plan", *, space: str = "172.16.0.0/12", nodes=(), **kwargs) -> Plan:
-        return services.plan_create(
-            ipam=private_scope.ipam,
-            scope=private_scope,
-            address_family=kwargs.pop("address_family", "ipv4"),
-            name=name,
-            space=[IPNetwork(space)] if space else [],
-            nodes=nodes,
-            **kwargs,
-        ).plan
-
-    return make
 
 
 @pytest.fixture

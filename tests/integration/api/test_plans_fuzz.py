@@ -29,7 +29,7 @@ from .test_plans import state
 
 make_plan = test_plans.make_plan
 plan = test_plans.plan
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("count_answers")]
 WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 ROLES = ["anonymous", "nobody", "viewer", "editor"]
 
@@ -113,22 +113,6 @@ def other(make_plan):
     return applied
 
 
-def aws_answers(sim: Any) -> int:
-    return sim.answered
-
-
-@pytest.fixture(autouse=True)
-def count_answers(sim: Any) -> None:
-    sim.answered = 0
-    handle = sim.handle
-
-    def counted(*args: Any) -> Any:
-        sim.answered += 1
-        return handle(*args)
-
-    sim.handle = counted
-
-
 def _segment(text: str, ids: dict[str, Any]) -> str:
     return quote(str(ids[text[1:-1]]) if text in ("{plan}", "{other}", "{run}") else text, safe="")
 
@@ -154,14 +138,14 @@ def test_gets_answer_and_change_nothing(
     )
     if not read and plan_id == "{plan}":
         path = "/api/plans/"
-    before, answers = state(), aws_answers(sim)
+    before, answers = state(), sim.answered
     with CaptureQueriesContext(connection) as queries:
         caller = callers[role]
         answer = caller.get(path, query) if caller else Client().get(path, query)
     assert answer.status_code < 500, answer.content[:500]
     assert not [q["sql"] for q in queries if WRITE.match(q["sql"])], "a GET wrote"
     assert state() == before
-    assert aws_answers(sim) == answers
+    assert sim.answered == answers
 
 
 @given(

@@ -76,6 +76,8 @@ QUERY_KEYS = [
     *("resource_type", "resource_id", "pool", "origin", "kind", "user", "before"),
 ]
 
+pytestmark = pytest.mark.usefixtures("count_answers")
+
 
 @pytest.fixture
 def callers(api_as) -> dict[str, Client]:
@@ -85,18 +87,6 @@ def callers(api_as) -> dict[str, Client]:
         client = Client(HTTP_AUTHORIZATION=f"Bearer {api.token}")
         made[role] = client
     return made
-
-
-@pytest.fixture(autouse=True)
-def count_answers(sim: Any) -> None:
-    sim.answered = 0
-    handle = sim.handle
-
-    def counted(*args: Any) -> Any:
-        sim.answered += 1
-        return handle(*args)
-
-    sim.handle = counted
 
 
 def state(sim: Any) -> tuple:
