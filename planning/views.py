@@ -415,6 +415,10 @@ def plan_delete(request: HttpRequest, plan_id: int) -> HttpResponse:
     """Delete the plan (its nodes and the blocks it holds in the ledger); AWS is not asked."""
     plan = _plan(plan_id)
     if request.method == "POST":
+        if plan.status == Plan.Status.APPLYING:  # its journal is still being worked through
+            messages.error(request, "The plan is being applied: cancel its run to delete it.")
+            url = reverse("plan_detail", args=[plan.pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
         name = plan.name
         services.plan_delete(plan)
         messages.success(request, f"Deleted the plan {name}.")

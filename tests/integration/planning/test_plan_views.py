@@ -527,6 +527,15 @@ def test_deleting_a_plan_gives_its_blocks_back(bound_plan, editor):
     assert IpamPool.objects.filter(name="us-east-1").exists()  # AWS's pool stays
 
 
+def test_a_plan_being_applied_is_not_deleted(bound_plan, editor):
+    Plan.objects.filter(pk=bound_plan.pk).update(status=Plan.Status.APPLYING)
+
+    response = editor.post(reverse("plan_delete", args=[bound_plan.pk]))
+
+    assert response["Location"] == reverse("plan_detail", args=[bound_plan.pk])
+    assert Plan.objects.filter(pk=bound_plan.pk).exists()
+
+
 # --- the diff -----------------------------------------------------------------------------
 
 
