@@ -300,14 +300,50 @@ def test_a_browser_logs_in_and_creates_a_pool(server: Server) -> None:
 
 
 def _log_in_and_create_a_pool(server: Server) -> None:
+    _in_chromium(server, _scenario)
+
+
+def _in_chromium(server: Server, scenario: Callable[[Server, Any, Any], None]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            _scenario(server, browser, expect)
+            scenario(server, browser, expect)
         finally:
             browser.close()
+
+
+def test_the_api_docs_load_and_the_api_answers_the_session(server: Server) -> None:
+    """Swagger UI's files come collected and hashed like the rest; its page keeps to its CSP."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (make test installs it)")
+    in_own_thread(lambda: _in_chromium(server, _api_docs))
+
+
+def _api_docs(server: Server, browser: Any, expect: Any) -> None:
+    context = browser.new_context(extra_http_headers=HTTPS)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    try:
+        page.goto(f"{server.url}/api/docs/")  # asks to log in first
+        page.get_by_label("Username").fill(server.username)
+        page.get_by_label("Password").fill(server.password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{server.url}/api/docs/")
+        expect(page.get_by_text("/api/pools/{pool_id}/allocate/").first).to_be_visible()
+        answer = page.request.get(f"{server.url}/api/pools/?page_size=5")
+        assert answer.status == 200
+        assert len(answer.json()["results"]) == 5
+        violations = page.evaluate("JSON.parse(sessionStorage.getItem('csp-violations') || '[]')")
+        assert violations == []
+        assert failed == []
+    finally:
+        context.close()
 
 
 def _scenario(server: Server, browser: Any, expect: Any) -> None:
