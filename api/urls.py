@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from api.views import mirror, plans, pool_actions, pools
+from api.views.root import ApiRoot
 
 app_name = "api"
 
@@ -27,6 +28,7 @@ router.include_root_view = False
 router.register("pools", pools.PoolViewSet, basename="pool")
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("", ApiRoot.as_view(), name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", DOCS, name="docs"),
     *router.urls,

@@ -67,3 +67,12 @@ def test_a_nul_in_the_query_is_a_problem_not_a_page(editor):
 
 def test_an_unknown_address_is_a_problem(editor):
     assert problem(editor.get("/api/nothing-here/"), 404)["code"] == "not_found"
+
+
+def test_the_root_says_where_everything_is(viewer, api_as, client):
+    links = viewer.get("/api/").json()
+    assert set(links) >= {"schema", "docs", "pools", "plans", "changes"}
+    for name in ("schema", "pools", "plans", "changes", "ipams", "scopes"):
+        assert viewer.get(links[name]).status_code == 200, name
+    assert problem(api_as("nobody").get("/api/"), 403)["code"] == "permission_denied"
+    assert problem(client.get("/api/"), 401)["code"] == "not_authenticated"
