@@ -73,9 +73,7 @@ def _plans() -> QuerySet[Plan]:
 def _plan(plan_id: str) -> Plan:
     plan = _plans().filter(pk=int(plan_id)).first()
     if plan is None:
-        raise problems.Problem(
-            "not-found", "No plan has this ID.", status_code=status.HTTP_404_NOT_FOUND
-        )
+        raise _not_found("No plan has this ID.")
     return plan
 
 
